@@ -1,0 +1,1 @@
+"""pinlet.client: a thin typed client for the pinlet service."""

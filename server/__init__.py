@@ -1,0 +1,1 @@
+"""pinlet.server: machine model, allocation policies and the node-local service."""

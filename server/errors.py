@@ -1,0 +1,132 @@
+"""pinlet's domain errors.
+
+The tree::
+
+    PinletError
+    ├── DiscoveryError            a sysfs tree or machine description that cannot be read
+    ├── ConfigError               a configuration value the kubelet would refuse (``field`` named)
+    │   └── PolicyOptionError     a bad ``cpuManagerPolicyOptions`` entry
+    ├── InvalidRequestError       a malformed request (``field`` named)
+    ├── StateError                a restored state that fails the policy's validation
+    └── AdmissionError            the pod cannot be admitted; ``reason`` is the kubelet's reason
+        ├── SMTAlignmentError     full-pcpus-only refused the request (reason SMTAlignmentError)
+        ├── TopologyAffinityError no NUMA placement satisfies the topology policy
+        └── AllocationError       the allocator ran out (reason UnexpectedAdmissionError)
+            ├── NotEnoughCPUsError
+            └── CPUAllocationFailedError
+
+Messages are the kubelet's own texts where it has them, so operators can search for them.
+"""
+
+from __future__ import annotations
+
+
+class PinletError(Exception):
+    """Base of every error pinlet raises on purpose."""
+
+
+class DiscoveryError(PinletError):
+    """A machine model could not be built; ``path`` names the file that was wrong."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class ConfigError(PinletError):
+    """A configuration value is invalid; ``field`` names it in the kubelet's vocabulary."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message if not field else f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PolicyOptionError(ConfigError):
+    """A CPU manager policy option is unknown, not enabled, malformed or incompatible."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("cpuManagerPolicyOptions", message)
+
+
+class InvalidRequestError(PinletError):
+    """A request is malformed; ``field`` is the path of the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class StateError(PinletError):
+    """Restored state does not agree with the policy and the machine (``validateState``)."""
+
+
+class AdmissionError(PinletError):
+    """The pod cannot be admitted. ``reason`` becomes the pod's admission failure reason."""
+
+    reason = "UnexpectedAdmissionError"
+
+
+class SMTAlignmentError(AdmissionError):
+    """``full-pcpus-only`` cannot give whole physical cores (kubelet ``SMTAlignmentError``)."""
+
+    reason = "SMTAlignmentError"
+
+    def __init__(
+        self,
+        requested_cpus: int,
+        cpus_per_core: int,
+        available_physical_cpus: int = 0,
+        *,
+        caused_by_physical_cpus: bool = False,
+    ) -> None:
+        self.requested_cpus = requested_cpus
+        self.cpus_per_core = cpus_per_core
+        self.available_physical_cpus = available_physical_cpus
+        self.caused_by_physical_cpus = caused_by_physical_cpus
+        if caused_by_physical_cpus:
+            text = (
+                "SMT Alignment Error: not enough free physical CPUs: available physical CPUs = "
+                f"{available_physical_cpus}, requested CPUs = {requested_cpus}, "
+                f"CPUs per core = {cpus_per_core}"
+            )
+        else:
+            text = (
+                f"SMT Alignment Error: requested {requested_cpus} cpus not multiple cpus "
+                f"per core = {cpus_per_core}"
+            )
+        super().__init__(text)
+
+
+class TopologyAffinityError(AdmissionError):
+    """The merged NUMA hint is not admissible under the topology manager policy."""
+
+    reason = "TopologyAffinityError"
+
+    def __init__(self, message: str = "Resources cannot be allocated with Topology locality") -> None:
+        super().__init__(message)
+
+
+class AllocationError(AdmissionError):
+    """The allocator could not hand out what was asked (an ``UnexpectedAdmissionError``)."""
+
+
+class NotEnoughCPUsError(AllocationError):
+    """Fewer CPUs are available than the request needs."""
+
+    def __init__(self, requested: int, available: int) -> None:
+        super().__init__(
+            "not enough cpus available to satisfy request: "
+            f"requested={requested}, available={available}"
+        )
+        self.requested = requested
+        self.available = available
+
+
+class CPUAllocationFailedError(AllocationError):
+    """The accumulator ended unsatisfied (``failed to allocate cpus``)."""
+
+    def __init__(self, message: str = "failed to allocate cpus") -> None:
+        super().__init__(message)
