@@ -105,7 +105,9 @@ class TopologyAffinityError(AdmissionError):
 
     reason = "TopologyAffinityError"
 
-    def __init__(self, message: str = "Resources cannot be allocated with Topology locality") -> None:
+    def __init__(
+        self, message: str = "Resources cannot be allocated with Topology locality"
+    ) -> None:
         super().__init__(message)
 
 

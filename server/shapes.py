@@ -98,6 +98,25 @@ class Shape:
         if 0 in self.offline_cpus:
             # Linux cannot offline CPU 0 on x86; keeping it online also keeps the model sane.
             raise ShapeError("offline_cpus", "CPU 0 cannot be offline")
+        for size, count in self.hugepages_per_numa.items():
+            if size <= 0 or count < 0:
+                raise ShapeError(
+                    "hugepages_per_numa",
+                    f"{count} pages of {size} bytes: sizes must be "
+                    "positive and counts not negative",
+                )
+        for name in ("distance_local", "distance_same_socket", "distance_remote"):
+            if getattr(self, name) < 0:
+                raise ShapeError(name, "must not be negative")
+        if any(size < 0 for size in self.memory_only_nodes):
+            raise ShapeError("memory_only_nodes", "sizes must not be negative")
+        outside = [n for n in self.memoryless_numa if not 0 <= n < self.num_numa_cpu_nodes]
+        if outside:
+            # Memory-only nodes are described by their size; "memoryless" is for CPU nodes.
+            raise ShapeError(
+                "memoryless_numa",
+                f"node {outside[0]} is not a CPU node (those are 0-{self.num_numa_cpu_nodes - 1})",
+            )
 
     @property
     def num_numa_cpu_nodes(self) -> int:
