@@ -79,21 +79,24 @@ class _Accumulator:
         self.strategy = strategy
         self.need = num_cpus
         self.result: set[int] = set()
-        info = topo.cpu_info
-        self.free_numa: dict[int, set[int]] = {}
-        self.free_socket: dict[int, set[int]] = {}
-        self.free_core: dict[int, set[int]] = {}
-        self.free_uncore: dict[int, set[int]] = {}
-        for c in available:
-            ci = info.get(c)
-            if ci is None:  # not an online CPU of this machine: never hand it out
-                continue
-            self.free_numa.setdefault(ci.numa, set()).add(c)
-            self.free_socket.setdefault(ci.socket, set()).add(c)
-            self.free_core.setdefault(ci.core, set()).add(c)
-            self.free_uncore.setdefault(ci.uncore, set()).add(c)
+        # CPUs that are not online CPUs of this machine are never handed out.
+        avail = available.as_frozenset() & topo.cpus.as_frozenset()
+        self.free_numa = self._index(topo.cpus_by_numa, avail)
+        self.free_socket = self._index(topo.cpus_by_socket, avail)
+        self.free_core = self._index(topo.cpus_by_core, avail)
+        self.free_uncore = self._index(topo.cpus_by_uncore, avail)
         self.num_free = sum(len(s) for s in self.free_numa.values())
         self.numa_first = topo.num_sockets >= topo.num_numa_nodes
+
+    @staticmethod
+    def _index(members: Mapping[int, CPUSet], avail: frozenset[int]) -> dict[int, set[int]]:
+        """Element id → its free CPUs, for elements that have any."""
+        out: dict[int, set[int]] = {}
+        for key, cpus in members.items():
+            free = cpus.as_frozenset() & avail
+            if free:
+                out[key] = set(free)
+        return out
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
