@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from .cpuset import CPUSet
+from .cpuset import MAX_CPUS, CPUSet
 from .topology import CPUInfo, NUMANode, Topology
 
 Numbering = Literal["linux", "adjacent", "interleaved"]
@@ -92,6 +92,10 @@ class Shape:
         if self.memory_per_numa < 0:
             raise ShapeError("memory_per_numa", "must not be negative")
         total = self.sockets * self.cores_per_socket * self.threads_per_core
+        if total > MAX_CPUS:
+            # Beyond the kernel's NR_CPUS no real machine exists, and expanding a typo such as
+            # a million sockets would only exhaust memory.
+            raise ShapeError("sockets", f"{total} CPUs is more than the kernel's {MAX_CPUS}")
         bad = [c for c in self.offline_cpus if c >= total]
         if bad:
             raise ShapeError("offline_cpus", f"CPU {bad[0]} does not exist (machine has {total})")
