@@ -514,3 +514,45 @@ class StaticPolicy:
             return False
         min_sockets = -(-min_affinity // per_socket)
         return len(topo.sockets_in_numa_nodes(mask)) == min_sockets
+
+
+class NonePolicy:
+    """The ``none`` CPU manager policy: no exclusive CPUs, every container on every CPU."""
+
+    name: Final = "none"
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.reserved_cpus = CPUSet()
+        self.options = StaticPolicyOptions()
+
+    def start(self, state: CPUState | None = None) -> CPUState:
+        if state is not None and any(state.assignments.values()):
+            raise StateError("the none policy has no exclusive assignments, but the state has some")
+        return CPUState(default_cpuset=self.topology.cpus)
+
+    def available_cpus(self, state: CPUState) -> CPUSet:
+        return CPUSet()
+
+    def allocatable_cpus(self) -> CPUSet:
+        return CPUSet()
+
+    def allocate(
+        self,
+        state: CPUState,
+        pod: Pod,
+        container: Container,
+        numa_affinity: CPUSet | None = None,
+    ) -> CPUState:
+        return state
+
+    def remove_container(self, state: CPUState, pod_uid: str, container_name: str) -> CPUState:
+        return state
+
+    def get_topology_hints(
+        self, state: CPUState, pod: Pod, container: Container
+    ) -> list[TopologyHint] | None:
+        return None
+
+    def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None:
+        return None

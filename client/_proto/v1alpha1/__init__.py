@@ -1,0 +1,1 @@
+"""Generated gRPC code for pinlet v1alpha1."""

@@ -1,0 +1,471 @@
+"""The service core: admission, binding, removal and the read views, over one locked state.
+
+This is the imperative shell around the pure policies. Every mutating call
+
+1. takes the current :class:`~pinlet.server.state.ManagerState` snapshot under one lock,
+2. computes the next state with the pure CPU policy and topology manager,
+3. writes the checkpoint durably (when the state changed),
+4. and only then publishes the new snapshot and answers.
+
+So a failed admission or a failed checkpoint write leaves nothing behind, a retried call finds
+the state it left, and no CPU is ever handed out twice however many clients call at once.
+Reads use the published snapshot without taking the lock.
+
+Admission follows the kubelet's topology manager: in ``container`` scope each init container,
+then each app container, gets hints from every provider, one merged NUMA affinity, and its
+allocation; in ``pod`` scope the pod's hints are merged once and every container is allocated
+against the same affinity.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from .checkpoint import CheckpointStore
+from .config import Config
+from .cpu_policy import CPUState, NonePolicy, StaticPolicy
+from .cpuset import CPUSet
+from .errors import InvalidRequestError, StateError, TopologyAffinityError
+from .hints import TopologyHint
+from .pod import Container, Pod, qos_class
+from .state import (
+    ContainerKind,
+    ContainerRecord,
+    ManagerState,
+    PodRecord,
+    cpu_fingerprint,
+    cpu_state_from_dict,
+    cpu_state_to_dict,
+    pods_from_list,
+    pods_to_list,
+)
+from .topology import Topology
+from .topology_manager import SCOPE_POD, TopologyManagerPolicy
+
+
+class CPUPolicy(Protocol):
+    """What the manager needs of a CPU manager policy (static or none)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def reserved_cpus(self) -> CPUSet: ...
+
+    def start(self, state: CPUState | None = None) -> CPUState: ...
+    def available_cpus(self, state: CPUState) -> CPUSet: ...
+    def allocatable_cpus(self) -> CPUSet: ...
+    def allocate(
+        self, state: CPUState, pod: Pod, container: Container, numa_affinity: CPUSet | None = None
+    ) -> CPUState: ...
+    def remove_container(self, state: CPUState, pod_uid: str, container_name: str) -> CPUState: ...
+    def get_topology_hints(
+        self, state: CPUState, pod: Pod, container: Container
+    ) -> list[TopologyHint] | None: ...
+    def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None: ...
+
+
+class NotFoundError(InvalidRequestError):
+    """The named pod or container is not known to pinlet."""
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container's answer: what to write into its cgroup and why."""
+
+    name: str
+    kind: ContainerKind
+    cpuset_cpus: CPUSet
+    cpuset_mems: CPUSet
+    affinity: CPUSet | None
+    exclusive: bool
+    isolation: str
+    """``node-exclusive`` or ``node-shared``."""
+    container_id: str = ""
+    cgroup_path: str = ""
+
+
+@dataclass(frozen=True)
+class PodView:
+    """One admitted pod's answer."""
+
+    uid: str
+    name: str
+    namespace: str
+    qos_class: str
+    containers: tuple[ContainerView, ...]
+
+
+@dataclass(frozen=True)
+class HintsView:
+    """Every provider's hints and the merged decision."""
+
+    hints: Mapping[str, Sequence[TopologyHint] | None]
+    merged: TopologyHint
+    admit: bool
+
+
+@dataclass(frozen=True)
+class NUMANodeView:
+    id: int
+    cpus: CPUSet
+    allocatable_cpus: CPUSet
+    free_cpus: CPUSet
+    exclusive_cpus: CPUSet
+    memory: int
+    hugepages: Mapping[int, int]
+    distances: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AllocatableView:
+    allocatable_cpus: CPUSet
+    reserved_cpus: CPUSet
+    shared_pool: CPUSet
+    numa_nodes: tuple[NUMANodeView, ...]
+    cpu_manager_policy: str
+    topology_manager_policy: str
+    topology_manager_scope: str
+
+
+def build_cpu_policy(topology: Topology, config: Config) -> CPUPolicy:
+    """The configured CPU manager policy over this machine."""
+    if config.cpu_manager_policy == "none":
+        return NonePolicy(topology)
+    return StaticPolicy(
+        topology,
+        num_reserved=config.num_reserved_cpus(),
+        reserved_cpus=config.reserved_system_cpus or CPUSet(),
+        options=config.cpu_policy_options(),
+        topology_manager_policy=config.topology_manager_policy,
+        pod_level_resources=config.gate("PodLevelResources"),
+    )
+
+
+def build_topology_manager(topology: Topology, config: Config) -> TopologyManagerPolicy:
+    options = config.topology_options()
+    distances = None
+    if options.prefer_closest_numa:
+        distances = {n.id: dict(n.distances) for n in topology.numa_nodes}
+    return TopologyManagerPolicy(
+        config.topology_manager_policy, topology.all_numa_ids(), distances=distances
+    )
+
+
+class Manager:
+    """Admission, binding and removal for one machine, with durable state."""
+
+    def __init__(
+        self, topology: Topology, config: Config, store: CheckpointStore | None = None
+    ) -> None:
+        self.topology = topology
+        self.config = config
+        self.store = store
+        self.cpu_policy = build_cpu_policy(topology, config)
+        self.topology_manager = build_topology_manager(topology, config)
+        self._lock = threading.Lock()
+        memory_nodes = CPUSet(n.id for n in topology.numa_nodes if n.memory > 0)
+        # Without the Static memory manager a container may use every node that has memory.
+        self._all_mems = memory_nodes or topology.all_numa_ids()
+        self._state = self._restore()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ManagerState:
+        return self._state
+
+    def _policy_record(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "cpuManagerPolicy": c.cpu_manager_policy,
+            "cpuManagerPolicyOptions": dict(sorted(c.cpu_manager_policy_options.items())),
+            "reservedCPUs": str(self.cpu_policy.reserved_cpus),
+            "topologyManagerPolicy": c.topology_manager_policy,
+            "topologyManagerScope": c.topology_manager_scope,
+        }
+
+    def _machine_record(self) -> dict[str, Any]:
+        return {"cpus": str(self.topology.cpus), "fingerprint": cpu_fingerprint(self.topology)}
+
+    def _to_dict(self, state: ManagerState) -> dict[str, Any]:
+        return {
+            "policy": self._policy_record(),
+            "machine": self._machine_record(),
+            "cpu": cpu_state_to_dict(state.cpu),
+            "pods": pods_to_list(state.pods),
+        }
+
+    def _restore(self) -> ManagerState:
+        data = self.store.load() if self.store is not None else None
+        if data is None:
+            state = ManagerState(cpu=self.cpu_policy.start())
+            if self.store is not None:
+                self.store.save(self._to_dict(state))
+            return state
+        assert self.store is not None
+        path = str(self.store.path)
+        advice = (
+            f'please drain this node and delete the pinlet checkpoint file "{path}" before '
+            "restarting pinlet"
+        )
+        saved_policy, saved_machine = data.get("policy"), data.get("machine")
+        if saved_policy != self._policy_record():
+            raise StateError(
+                f"could not restore state from checkpoint {path}: configured policy "
+                f"{self._policy_record()} differs from state checkpoint policy {saved_policy}, "
+                + advice
+            )
+        if saved_machine != self._machine_record():
+            raise StateError(
+                f"could not restore state from checkpoint {path}: the machine changed "
+                f"(checkpoint CPUs {saved_machine}, this machine {self._machine_record()}), "
+                + advice
+            )
+        try:
+            cpu = cpu_state_from_dict(data.get("cpu"))
+            pods = pods_from_list(data.get("pods"))
+            cpu = self.cpu_policy.start(cpu)
+        except (ValueError, StateError) as exc:
+            raise StateError(
+                f"could not restore state from checkpoint {path}: {exc}, " + advice
+            ) from None
+        return ManagerState(cpu=cpu, pods=pods)
+
+    def _commit(self, old: ManagerState, new: ManagerState) -> None:
+        # Caller holds the lock. Durable first, visible second.
+        if new == old:
+            return
+        if self.store is not None:
+            self.store.save(self._to_dict(new))
+        self._state = new
+
+    # -- admission -----------------------------------------------------------------------------
+
+    def _cpu_provider(self, hints: list[TopologyHint] | None) -> Mapping[str, Any] | None:
+        return None if hints is None else {"cpu": hints}
+
+    def hints(self, pod: Pod, container_name: str | None = None) -> HintsView:
+        """Hints of every provider and the merge, for a container or (no name) the pod."""
+        state = self._state.cpu
+        if container_name:
+            container = _find(pod, container_name)
+            cpu_hints = self.cpu_policy.get_topology_hints(state, pod, container)
+        else:
+            cpu_hints = self.cpu_policy.get_pod_topology_hints(state, pod)
+        merged, admit = self.topology_manager.merge([self._cpu_provider(cpu_hints)])
+        return HintsView(hints={"cpu": cpu_hints}, merged=merged, admit=admit)
+
+    def allocate(self, pod: Pod, container_name: str | None = None) -> PodView:
+        """Admit the pod (or one container of it); idempotent and all-or-nothing."""
+        with self._lock:
+            old = self._state
+            containers = [_find(pod, container_name)] if container_name else pod.all_containers()
+            cpu = old.cpu
+            record = old.pods.get(pod.uid) or PodRecord(
+                uid=pod.uid,
+                name=pod.name,
+                namespace=pod.namespace,
+                qos_class=qos_class(
+                    pod, pod_level_resources=self.config.gate("PodLevelResources")
+                ).value,
+                containers=(),
+            )
+            if self.config.topology_manager_scope == SCOPE_POD and not container_name:
+                pod_hints = self.cpu_policy.get_pod_topology_hints(cpu, pod)
+                merged, admit = self.topology_manager.merge([self._cpu_provider(pod_hints)])
+                if not admit:
+                    raise TopologyAffinityError()
+                affinities = {c.name: merged.affinity for c in containers}
+            else:
+                affinities = {}
+            for c in containers:
+                if c.name in affinities:
+                    affinity = affinities[c.name]
+                else:
+                    cpu_hints = self.cpu_policy.get_topology_hints(cpu, pod, c)
+                    merged, admit = self.topology_manager.merge([self._cpu_provider(cpu_hints)])
+                    if not admit:
+                        raise TopologyAffinityError()
+                    affinity = merged.affinity
+                cpu = self.cpu_policy.allocate(cpu, pod, c, affinity)
+                existing = record.container(c.name)
+                if existing is None:
+                    record = record.with_container(
+                        ContainerRecord(name=c.name, kind=_kind(pod, c), affinity=affinity)
+                    )
+            # Keep containers in pod order, whatever order they were admitted in.
+            order = {c.name: i for i, c in enumerate(pod.all_containers())}
+            record = replace(
+                record,
+                containers=tuple(
+                    sorted(record.containers, key=lambda r: order.get(r.name, 1 << 30))
+                ),
+            )
+            pods = dict(old.pods)
+            pods[pod.uid] = record
+            new = ManagerState(cpu=cpu, pods=pods)
+            self._commit(old, new)
+            return self._pod_view(new, record)
+
+    def add_container(
+        self, pod_uid: str, container_name: str, container_id: str, cgroup_path: str = ""
+    ) -> ContainerView:
+        """Bind an admitted container to its runtime container id and cgroup."""
+        with self._lock:
+            old = self._state
+            record = old.pods.get(pod_uid)
+            if record is None:
+                raise NotFoundError("pod_uid", f"pod {pod_uid} has not been admitted")
+            container = record.container(container_name)
+            if container is None:
+                raise NotFoundError(
+                    "container_name", f"pod {pod_uid} has no admitted container {container_name!r}"
+                )
+            for other in old.pods.values():
+                for c in other.containers:
+                    if c.container_id == container_id and (other.uid, c.name) != (
+                        pod_uid,
+                        container_name,
+                    ):
+                        raise InvalidRequestError(
+                            "container_id",
+                            f"{container_id} is already bound to {other.uid}/{c.name}",
+                        )
+            bound = replace(container, container_id=container_id, cgroup_path=cgroup_path)
+            pods = dict(old.pods)
+            pods[pod_uid] = record.with_container(bound)
+            new = ManagerState(cpu=old.cpu, pods=pods)
+            self._commit(old, new)
+            return self._container_view(new, pod_uid, bound)
+
+    # -- removal -------------------------------------------------------------------------------
+
+    def find_container(self, container_id: str) -> tuple[str, str] | None:
+        for pod in self._state.pods.values():
+            for c in pod.containers:
+                if c.container_id == container_id:
+                    return pod.uid, c.name
+        return None
+
+    def remove_container(self, pod_uid: str, container_name: str) -> tuple[bool, CPUSet]:
+        """Release one container; (removed, CPUs returned to the shared pool). Idempotent."""
+        with self._lock:
+            old = self._state
+            record = old.pods.get(pod_uid)
+            if record is None or record.container(container_name) is None:
+                return False, CPUSet()
+            cpu = self.cpu_policy.remove_container(old.cpu, pod_uid, container_name)
+            pods = dict(old.pods)
+            remaining = tuple(c for c in record.containers if c.name != container_name)
+            if remaining:
+                pods[pod_uid] = replace(record, containers=remaining)
+            else:
+                del pods[pod_uid]
+            new = ManagerState(cpu=cpu, pods=pods)
+            self._commit(old, new)
+            return True, cpu.default_cpuset - old.cpu.default_cpuset
+
+    def remove_pod(self, pod_uid: str) -> tuple[list[str], CPUSet]:
+        """Release every container of a pod. Idempotent."""
+        with self._lock:
+            old = self._state
+            record = old.pods.get(pod_uid)
+            if record is None:
+                return [], CPUSet()
+            cpu = old.cpu
+            for c in record.containers:
+                cpu = self.cpu_policy.remove_container(cpu, pod_uid, c.name)
+            # Assignments of containers pinlet never recorded cannot exist, but a pod's CPUs
+            # must never leak: drop any leftover entry of this pod too.
+            for name in list(cpu.assignments.get(pod_uid, {})):
+                cpu = self.cpu_policy.remove_container(cpu, pod_uid, name)
+            pods = dict(old.pods)
+            del pods[pod_uid]
+            new = ManagerState(cpu=cpu, pods=pods)
+            self._commit(old, new)
+            return [c.name for c in record.containers], cpu.default_cpuset - old.cpu.default_cpuset
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def _container_view(
+        self, state: ManagerState, pod_uid: str, record: ContainerRecord
+    ) -> ContainerView:
+        exclusive = state.cpu.cpuset_of(pod_uid, record.name)
+        mems = self._all_mems
+        return ContainerView(
+            name=record.name,
+            kind=record.kind,
+            cpuset_cpus=exclusive if exclusive is not None else state.cpu.default_cpuset,
+            cpuset_mems=mems,
+            affinity=record.affinity,
+            exclusive=exclusive is not None,
+            isolation="node-exclusive" if exclusive is not None else "node-shared",
+            container_id=record.container_id,
+            cgroup_path=record.cgroup_path,
+        )
+
+    def _pod_view(self, state: ManagerState, record: PodRecord) -> PodView:
+        return PodView(
+            uid=record.uid,
+            name=record.name,
+            namespace=record.namespace,
+            qos_class=record.qos_class,
+            containers=tuple(self._container_view(state, record.uid, c) for c in record.containers),
+        )
+
+    def list(self, pod_uid: str | None = None) -> tuple[list[PodView], CPUSet]:
+        state = self._state
+        if pod_uid:
+            record = state.pods.get(pod_uid)
+            if record is None:
+                raise NotFoundError("pod_uid", f"pod {pod_uid} is not known")
+            records = [record]
+        else:
+            records = list(state.pods.values())
+        return [self._pod_view(state, r) for r in records], state.cpu.default_cpuset
+
+    def allocatable(self) -> AllocatableView:
+        state = self._state
+        topo = self.topology
+        allocatable = self.cpu_policy.allocatable_cpus()
+        available = self.cpu_policy.available_cpus(state.cpu)
+        exclusive = state.cpu.assigned_cpus()
+        ids = [n.id for n in topo.numa_nodes]
+        nodes = tuple(
+            NUMANodeView(
+                id=n.id,
+                cpus=n.cpus,
+                allocatable_cpus=n.cpus & allocatable,
+                free_cpus=n.cpus & available,
+                exclusive_cpus=n.cpus & exclusive,
+                memory=n.memory,
+                hugepages=n.hugepages,
+                distances=tuple(n.distances.get(i, 0) for i in ids),
+            )
+            for n in topo.numa_nodes
+        )
+        return AllocatableView(
+            allocatable_cpus=allocatable,
+            reserved_cpus=self.cpu_policy.reserved_cpus,
+            shared_pool=state.cpu.default_cpuset,
+            numa_nodes=nodes,
+            cpu_manager_policy=self.config.cpu_manager_policy,
+            topology_manager_policy=self.config.topology_manager_policy,
+            topology_manager_scope=self.config.topology_manager_scope,
+        )
+
+
+def _find(pod: Pod, name: str) -> Container:
+    for c in pod.all_containers():
+        if c.name == name:
+            return c
+    raise InvalidRequestError("container_name", f"pod {pod.uid} has no container {name!r}")
+
+
+def _kind(pod: Pod, container: Container) -> ContainerKind:
+    if any(c.name == container.name for c in pod.init_containers):
+        return ContainerKind.SIDECAR if pod.is_sidecar(container) else ContainerKind.INIT
+    return ContainerKind.APP
