@@ -8,6 +8,9 @@ The tree::
     │   └── PolicyOptionError     a bad ``cpuManagerPolicyOptions`` entry
     ├── InvalidRequestError       a malformed request (``field`` named)
     ├── StateError                a restored state that fails the policy's validation
+    ├── CheckpointError           the checkpoint file cannot be read or written (``path`` named)
+    │   ├── CorruptCheckpointError   damaged or not a pinlet checkpoint (``reason``); delete it
+    │   └── CheckpointVersionError   a format version this build does not read (``version``)
     └── AdmissionError            the pod cannot be admitted; ``reason`` is the kubelet's reason
         ├── SMTAlignmentError     full-pcpus-only refused the request (reason SMTAlignmentError)
         ├── TopologyAffinityError no NUMA placement satisfies the topology policy
@@ -132,3 +135,48 @@ class CPUAllocationFailedError(AllocationError):
 
     def __init__(self, message: str = "failed to allocate cpus") -> None:
         super().__init__(message)
+
+
+class CheckpointError(PinletError):
+    """The checkpoint file could not be read or written; ``path`` names it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class CorruptCheckpointError(CheckpointError):
+    """The checkpoint exists but cannot be trusted; ``reason`` says what is wrong with it.
+
+    Worded like the kubelet's restore error, because the remedy is the same: the state it held
+    is lost, so the node must be drained before the file is deleted.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            path,
+            f"could not restore state from checkpoint {path}: checkpoint is corrupted "
+            f"({reason}), please drain this node and delete the pinlet checkpoint file "
+            f'"{path}" before restarting pinlet',
+        )
+        self.reason = reason
+
+
+class CheckpointVersionError(CheckpointError):
+    """The checkpoint was written in a format ``version`` this build cannot read.
+
+    Usually a downgrade: a newer pinlet wrote it. Running a pinlet that reads it keeps the
+    state; otherwise the node must be drained and the file deleted.
+    """
+
+    def __init__(self, path: str, version: int, supported: tuple[int, ...]) -> None:
+        readable = ", ".join(str(v) for v in supported)
+        super().__init__(
+            path,
+            f"could not restore state from checkpoint {path}: checkpoint version {version} "
+            f"is not supported (this build of pinlet reads version {readable}), please run a "
+            f"pinlet that reads version {version}, or drain this node and delete the pinlet "
+            f'checkpoint file "{path}" before restarting pinlet',
+        )
+        self.version = version
+        self.supported = supported
