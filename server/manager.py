@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from .checkpoint import CheckpointStore
 from .config import Config
 from .cpu_policy import CPUState, NonePolicy, StaticPolicy
 from .cpuset import CPUSet
 from .errors import InvalidRequestError, StateError, TopologyAffinityError
 from .hints import TopologyHint
+from .journal import DELETE, JournaledStore
 from .pod import Container, Pod, qos_class
 from .state import (
     ContainerKind,
@@ -39,8 +39,10 @@ from .state import (
     cpu_fingerprint,
     cpu_state_from_dict,
     cpu_state_to_dict,
-    pods_from_list,
-    pods_to_list,
+    entries_to_dict,
+    pod_to_dict,
+    pods_from_dict,
+    pods_to_dict,
 )
 from .topology import Topology
 from .topology_manager import SCOPE_POD, TopologyManagerPolicy
@@ -158,7 +160,7 @@ class Manager:
     """Admission, binding and removal for one machine, with durable state."""
 
     def __init__(
-        self, topology: Topology, config: Config, store: CheckpointStore | None = None
+        self, topology: Topology, config: Config, store: JournaledStore | None = None
     ) -> None:
         self.topology = topology
         self.config = config
@@ -195,7 +197,7 @@ class Manager:
             "policy": self._policy_record(),
             "machine": self._machine_record(),
             "cpu": cpu_state_to_dict(state.cpu),
-            "pods": pods_to_list(state.pods),
+            "pods": pods_to_dict(state.pods),
         }
 
     def _restore(self) -> ManagerState:
@@ -226,21 +228,43 @@ class Manager:
             )
         try:
             cpu = cpu_state_from_dict(data.get("cpu"))
-            pods = pods_from_list(data.get("pods"))
+            pods = pods_from_dict(data.get("pods"))
             cpu = self.cpu_policy.start(cpu)
         except (ValueError, StateError) as exc:
             raise StateError(
                 f"could not restore state from checkpoint {path}: {exc}, " + advice
             ) from None
-        return ManagerState(cpu=cpu, pods=pods)
+        state = ManagerState(cpu=cpu, pods=pods)
+        # Fold the replayed journal into a fresh snapshot, so each run starts with an empty
+        # journal.
+        self.store.save(self._to_dict(state))
+        return state
 
     def _commit(self, old: ManagerState, new: ManagerState) -> None:
         # Caller holds the lock. Durable first, visible second.
-        if new == old:
+        changes = self._changes(old, new)
+        if not changes:
             return
         if self.store is not None:
-            self.store.save(self._to_dict(new))
+            self.store.update(changes, lambda: self._to_dict(new))
         self._state = new
+
+    @staticmethod
+    def _changes(old: ManagerState, new: ManagerState) -> list[tuple[tuple[str, ...], Any]]:
+        """The journal ops that turn ``old`` into ``new`` (only pods that changed)."""
+        changes: list[tuple[tuple[str, ...], Any]] = []
+        if old.cpu.default_cpuset != new.cpu.default_cpuset:
+            changes.append((("cpu", "defaultCpuSet"), str(new.cpu.default_cpuset)))
+        uids = {*old.pods, *new.pods, *old.cpu.assignments, *new.cpu.assignments}
+        for uid in sorted(uids):
+            before, after = old.pods.get(uid), new.pods.get(uid)
+            if before != after:
+                changes.append((("pods", uid), DELETE if after is None else pod_to_dict(after)))
+            was, now = old.cpu.assignments.get(uid), new.cpu.assignments.get(uid)
+            if was != now:
+                value = DELETE if now is None else entries_to_dict(now)
+                changes.append((("cpu", "entries", uid), value))
+        return changes
 
     # -- admission -----------------------------------------------------------------------------
 
@@ -424,7 +448,7 @@ class Manager:
                 raise NotFoundError("pod_uid", f"pod {pod_uid} is not known")
             records = [record]
         else:
-            records = list(state.pods.values())
+            records = sorted(state.pods.values(), key=lambda p: (p.namespace, p.name, p.uid))
         return [self._pod_view(state, r) for r in records], state.cpu.default_cpuset
 
     def allocatable(self) -> AllocatableView:

@@ -8,10 +8,14 @@ Pure values and their JSON-able form for the checkpoint. The checkpoint's ``data
                   "topologyManagerScope": "container"},
       "machine": {"cpus": "0-31", "fingerprint": "sha256:..."},
       "cpu":     {"defaultCpuSet": "0,5-31", "entries": {"<pod uid>": {"<container>": "1-4"}}},
-      "pods":    [{"uid": ..., "name": ..., "namespace": ..., "qosClass": "Guaranteed",
+      "pods":    {"<pod uid>": {"uid": ..., "name": ..., "namespace": ..., "qosClass": ...,
                    "containers": [{"name": "app", "kind": "app", "affinity": "0",
-                                   "containerId": "", "cgroupPath": ""}]}]
+                                   "containerId": "", "cgroupPath": ""}]}},
+      "generation": 7
     }
+
+``generation`` belongs to :mod:`pinlet.server.journal`, which appends per-RPC changes
+(``pods.<uid>``, ``cpu.entries.<uid>``, ``cpu.defaultCpuSet``) between snapshots.
 
 ``cpu`` is shaped like the kubelet's ``cpu_manager_state`` (v2) so operators recognise it.
 """
@@ -102,33 +106,35 @@ def _cpuset(value: Any, where: str) -> CPUSet:
 def cpu_state_to_dict(cpu: CPUState) -> dict[str, Any]:
     return {
         "defaultCpuSet": str(cpu.default_cpuset),
-        "entries": {
-            pod: {name: str(cpus) for name, cpus in containers.items()}
-            for pod, containers in cpu.assignments.items()
-        },
+        "entries": {pod: entries_to_dict(c) for pod, c in cpu.assignments.items()},
     }
 
 
-def pods_to_list(pods: Mapping[str, PodRecord]) -> list[dict[str, Any]]:
-    return [
-        {
-            "uid": p.uid,
-            "name": p.name,
-            "namespace": p.namespace,
-            "qosClass": p.qos_class,
-            "containers": [
-                {
-                    "name": c.name,
-                    "kind": c.kind.value,
-                    "affinity": None if c.affinity is None else str(c.affinity),
-                    "containerId": c.container_id,
-                    "cgroupPath": c.cgroup_path,
-                }
-                for c in p.containers
-            ],
-        }
-        for p in pods.values()
-    ]
+def pod_to_dict(p: PodRecord) -> dict[str, Any]:
+    return {
+        "uid": p.uid,
+        "name": p.name,
+        "namespace": p.namespace,
+        "qosClass": p.qos_class,
+        "containers": [
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "affinity": None if c.affinity is None else str(c.affinity),
+                "containerId": c.container_id,
+                "cgroupPath": c.cgroup_path,
+            }
+            for c in p.containers
+        ],
+    }
+
+
+def pods_to_dict(pods: Mapping[str, PodRecord]) -> dict[str, Any]:
+    return {uid: pod_to_dict(p) for uid, p in pods.items()}
+
+
+def entries_to_dict(containers: Mapping[str, CPUSet]) -> dict[str, str]:
+    return {name: str(cpus) for name, cpus in containers.items()}
 
 
 def _require(d: Any, key: str, kind: type, where: str) -> Any:
@@ -154,12 +160,12 @@ def cpu_state_from_dict(d: Any) -> CPUState:
     return CPUState(default_cpuset=default, assignments=assignments)
 
 
-def pods_from_list(items: Any) -> dict[str, PodRecord]:
-    if not isinstance(items, list):
-        raise ValueError("pods: must be a list")
+def pods_from_dict(items: Any) -> dict[str, PodRecord]:
+    if not isinstance(items, dict):
+        raise ValueError("pods: must be an object")
     pods: dict[str, PodRecord] = {}
-    for i, p in enumerate(items):
-        where = f"pods[{i}]"
+    for key, p in items.items():
+        where = f"pods.{key}"
         containers = []
         for j, c in enumerate(_require(p, "containers", list, where)):
             cw = f"{where}.containers[{j}]"
@@ -180,6 +186,8 @@ def pods_from_list(items: Any) -> dict[str, PodRecord]:
                 )
             )
         uid = _require(p, "uid", str, where)
+        if uid != key:
+            raise ValueError(f"{where}.uid: {uid!r} does not match its key")
         pods[uid] = PodRecord(
             uid=uid,
             name=_require(p, "name", str, where),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from pinlet.server.checkpoint import CheckpointStore
 from pinlet.server.config import Config, default_config, with_overrides
 from pinlet.server.cpuset import CPUSet
 from pinlet.server.errors import (
@@ -18,6 +17,7 @@ from pinlet.server.errors import (
     StateError,
     TopologyAffinityError,
 )
+from pinlet.server.journal import JournaledStore
 from pinlet.server.machine import load
 from pinlet.server.manager import Manager, NotFoundError
 from pinlet.server.pod import Pod
@@ -58,12 +58,12 @@ def topo() -> Topology:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CheckpointStore:
-    return CheckpointStore(tmp_path / "state")
+def store(tmp_path: Path) -> JournaledStore:
+    return JournaledStore(tmp_path / "state")
 
 
 def test_guaranteed_container_gets_numa_aligned_exclusive_cpus(
-    topo: Topology, store: CheckpointStore
+    topo: Topology, store: JournaledStore
 ) -> None:
     """dual-socket-ht, reserved 0,16: a 6-CPU Guaranteed container gets 1-3,17-19 on NUMA 0."""
     m = Manager(topo, default_config(topo), store)
@@ -83,7 +83,7 @@ def test_guaranteed_container_gets_numa_aligned_exclusive_cpus(
 
 
 def test_allocate_is_idempotent_and_remove_returns_cpus(
-    topo: Topology, store: CheckpointStore
+    topo: Topology, store: JournaledStore
 ) -> None:
     """A retried Allocate returns the same answer; remove releases, and again is a no-op."""
     m = Manager(topo, default_config(topo), store)
@@ -96,7 +96,7 @@ def test_allocate_is_idempotent_and_remove_returns_cpus(
     assert m.state.pods == {}
 
 
-def test_failed_admission_leaves_no_trace(topo: Topology, store: CheckpointStore) -> None:
+def test_failed_admission_leaves_no_trace(topo: Topology, store: JournaledStore) -> None:
     """When the second container cannot be placed, the first one's CPUs are not kept either."""
     m = Manager(topo, default_config(topo), store)
     before = m.state
@@ -104,10 +104,13 @@ def test_failed_admission_leaves_no_trace(topo: Topology, store: CheckpointStore
     with pytest.raises(NotEnoughCPUsError):
         m.allocate(pod)
     assert m.state == before
-    assert store.load() == Manager(topo, default_config(topo), store)._to_dict(before)
+    saved = store.load()
+    assert saved is not None
+    saved.pop("generation")
+    assert saved == m._to_dict(before)
 
 
-def test_sidecar_kind_and_shared_pool(topo: Topology, store: CheckpointStore) -> None:
+def test_sidecar_kind_and_shared_pool(topo: Topology, store: JournaledStore) -> None:
     """Sidecars are reported as such; a Burstable pod's containers all share the pool."""
     m = Manager(topo, default_config(topo), store)
     view = m.allocate(make_pod("web", ("app", "2"), sidecars=("proxy",)))
@@ -120,7 +123,7 @@ def test_sidecar_kind_and_shared_pool(topo: Topology, store: CheckpointStore) ->
 
 
 def test_single_numa_node_rejects_a_pod_that_cannot_fit_one_node(
-    topo: Topology, store: CheckpointStore
+    topo: Topology, store: JournaledStore
 ) -> None:
     """20 CPUs do not fit a 16-CPU node: TopologyAffinityError under single-numa-node."""
     cfg = with_overrides(default_config(topo), topology_manager_policy="single-numa-node")
@@ -130,7 +133,7 @@ def test_single_numa_node_rejects_a_pod_that_cannot_fit_one_node(
     assert m.state.pods == {}
 
 
-def test_full_pcpus_only_odd_request(topo: Topology, store: CheckpointStore) -> None:
+def test_full_pcpus_only_odd_request(topo: Topology, store: JournaledStore) -> None:
     """full-pcpus-only refuses 3 CPUs on an SMT-2 machine with SMTAlignmentError."""
     cfg = with_overrides(
         default_config(topo), cpu_manager_policy_options={"full-pcpus-only": "true"}
@@ -142,7 +145,7 @@ def test_full_pcpus_only_odd_request(topo: Topology, store: CheckpointStore) -> 
 
 
 def test_pod_scope_uses_one_affinity_for_all_containers(
-    topo: Topology, store: CheckpointStore
+    topo: Topology, store: JournaledStore
 ) -> None:
     """In pod scope the pod's 12 CPUs are merged once; both containers land on NUMA 0."""
     cfg = with_overrides(default_config(topo), topology_manager_scope="pod")
@@ -153,7 +156,7 @@ def test_pod_scope_uses_one_affinity_for_all_containers(
     assert (str(a.cpuset_cpus), str(b.cpuset_cpus)) == ("1-3,17-19", "4-6,20-22")
 
 
-def test_add_container_binds_and_lists(topo: Topology, store: CheckpointStore) -> None:
+def test_add_container_binds_and_lists(topo: Topology, store: JournaledStore) -> None:
     """AddContainer records the runtime id; unknown pods or containers are NOT_FOUND."""
     m = Manager(topo, default_config(topo), store)
     pod = make_pod("db", ("database", "2"))
@@ -171,7 +174,7 @@ def test_add_container_binds_and_lists(topo: Topology, store: CheckpointStore) -
     assert str(shared) == "0,2-16,18-31"
 
 
-def test_restart_restores_everything(topo: Topology, store: CheckpointStore) -> None:
+def test_restart_restores_everything(topo: Topology, store: JournaledStore) -> None:
     """A new Manager on the same state dir sees the same pods, CPUs and bindings."""
     m = Manager(topo, default_config(topo), store)
     pod = make_pod("db", ("database", "6"))
@@ -185,7 +188,7 @@ def test_restart_restores_everything(topo: Topology, store: CheckpointStore) -> 
     assert again.list() == m.list()
 
 
-def test_policy_change_is_refused_with_instructions(topo: Topology, store: CheckpointStore) -> None:
+def test_policy_change_is_refused_with_instructions(topo: Topology, store: JournaledStore) -> None:
     """Restarting with another CPU policy names the file and says to drain and delete it."""
     Manager(topo, default_config(topo), store).allocate(make_pod("db", ("database", "2")))
     changed = with_overrides(default_config(topo), cpu_manager_policy="none")
@@ -195,7 +198,7 @@ def test_policy_change_is_refused_with_instructions(topo: Topology, store: Check
     assert "delete" in str(info.value)
 
 
-def test_machine_change_is_refused(topo: Topology, store: CheckpointStore) -> None:
+def test_machine_change_is_refused(topo: Topology, store: JournaledStore) -> None:
     """State written on one machine is not restored on another."""
     Manager(topo, default_config(topo), store)
     other = load(MACHINES / "dual-socket-ht-offline.yaml")
@@ -204,7 +207,7 @@ def test_machine_change_is_refused(topo: Topology, store: CheckpointStore) -> No
         Manager(other, cfg, store)
 
 
-def test_tampered_state_fails_validation(topo: Topology, store: CheckpointStore) -> None:
+def test_tampered_state_fails_validation(topo: Topology, store: JournaledStore) -> None:
     """A checkpoint whose CPUs overlap the shared pool fails the kubelet's validation."""
     m = Manager(topo, default_config(topo), store)
     m.allocate(make_pod("db", ("database", "2")))
@@ -216,7 +219,7 @@ def test_tampered_state_fails_validation(topo: Topology, store: CheckpointStore)
         Manager(topo, default_config(topo), store)
 
 
-def test_corrupt_checkpoint_is_refused(topo: Topology, store: CheckpointStore) -> None:
+def test_corrupt_checkpoint_is_refused(topo: Topology, store: JournaledStore) -> None:
     """A damaged file is reported, not silently replaced."""
     Manager(topo, default_config(topo), store)
     store.path.write_text('{"version":1,"checksum":"sha256:00","data":{}}')
@@ -224,7 +227,7 @@ def test_corrupt_checkpoint_is_refused(topo: Topology, store: CheckpointStore) -
         Manager(topo, default_config(topo), store)
 
 
-def test_concurrent_admissions_never_share_a_cpu(topo: Topology, store: CheckpointStore) -> None:
+def test_concurrent_admissions_never_share_a_cpu(topo: Topology, store: JournaledStore) -> None:
     """Many threads admitting at once: every exclusive CPU belongs to exactly one container."""
     m = Manager(topo, default_config(topo), store)
     errors: list[BaseException] = []
