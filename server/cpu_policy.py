@@ -135,8 +135,13 @@ def parse_static_policy_options(
 def _freeze(
     assignments: Mapping[str, Mapping[str, CPUSet]],
 ) -> Mapping[str, Mapping[str, CPUSet]]:
+    # Inner mappings that are already frozen are shared, not copied: a new state differs from
+    # the previous one in one pod, and copying every pod would make each call O(pods).
     return MappingProxyType(
-        {pod: MappingProxyType(dict(containers)) for pod, containers in assignments.items()}
+        {
+            pod: c if isinstance(c, MappingProxyType) else MappingProxyType(dict(c))
+            for pod, c in assignments.items()
+        }
     )
 
 
@@ -165,9 +170,9 @@ class CPUState:
 
     def with_assignment(
         self, pod_uid: str, container_name: str, cpus: CPUSet
-    ) -> dict[str, dict[str, CPUSet]]:
-        out = {p: dict(cs) for p, cs in self.assignments.items()}
-        out.setdefault(pod_uid, {})[container_name] = cpus
+    ) -> dict[str, Mapping[str, CPUSet]]:
+        out = dict(self.assignments)
+        out[pod_uid] = {**out.get(pod_uid, {}), container_name: cpus}
         return out
 
 
@@ -216,6 +221,11 @@ class StaticPolicy:
             )
         self.reserved_cpus = reserved
         self.reserved_physical_cpus = topology.siblings(reserved)
+        # Every NUMA mask, in IterateBitMasks order, built once (255 of them on 8 nodes).
+        self._masks = [
+            (m, m.as_frozenset(), len(topology.cpus_in_numa_nodes(m)))
+            for m in iterate_masks(topology.numa_ids().sorted())
+        ]
 
     def _validate_options(self, topology_manager_policy: str) -> None:
         # ValidateStaticPolicyOptions, with the kubelet's own wording (typo included).
@@ -426,9 +436,11 @@ class StaticPolicy:
         siblings = CPUSet().union(
             *(c for name, c in state.assignments.get(pod_uid, {}).items() if name != container_name)
         )
-        assignments = {p: dict(cs) for p, cs in state.assignments.items()}
-        del assignments[pod_uid][container_name]
-        if not assignments[pod_uid]:
+        assignments = dict(state.assignments)
+        remaining = {n: c for n, c in assignments[pod_uid].items() if n != container_name}
+        if remaining:
+            assignments[pod_uid] = remaining
+        else:
             del assignments[pod_uid]
         return CPUState(
             default_cpuset=state.default_cpuset | (cpus - siblings),
@@ -480,19 +492,18 @@ class StaticPolicy:
         info = topo.cpu_info
         min_affinity = topo.num_numa_nodes
         # Counts per NUMA node instead of per-CPU scans: 8 nodes give 255 masks.
-        total_per_numa = {n: len(cpus) for n, cpus in topo.cpus_by_numa.items()}
         free_per_numa: dict[int, int] = {}
         for c in available:
             free_per_numa[info[c].numa] = free_per_numa.get(info[c].numa, 0) + 1
         reusable_numas = {info[c].numa for c in reusable}
         masks: list[CPUSet] = []
-        for mask in iterate_masks(topo.numa_ids().sorted()):
+        for mask, members, total in self._masks:
             # The preferred width depends on the machine's shape, not on what is free now.
-            if sum(total_per_numa[n] for n in mask) >= request and len(mask) < min_affinity:
-                min_affinity = len(mask)
-            if not reusable_numas <= mask.as_frozenset():
+            if total >= request and len(members) < min_affinity:
+                min_affinity = len(members)
+            if not reusable_numas <= members:
                 continue
-            matching = len(reusable) + sum(free_per_numa.get(n, 0) for n in mask)
+            matching = len(reusable) + sum(free_per_numa.get(n, 0) for n in members)
             if matching < request:
                 continue
             masks.append(mask)

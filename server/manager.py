@@ -240,9 +240,10 @@ class Manager:
         self.store.save(self._to_dict(state))
         return state
 
-    def _commit(self, old: ManagerState, new: ManagerState) -> None:
-        # Caller holds the lock. Durable first, visible second.
-        changes = self._changes(old, new)
+    def _commit(self, old: ManagerState, new: ManagerState, touched: str) -> None:
+        # Caller holds the lock. Durable first, visible second. Only ``touched`` (one pod uid)
+        # and the shared pool can differ between the two states.
+        changes = self._changes(old, new, touched)
         if not changes:
             return
         if self.store is not None:
@@ -250,20 +251,20 @@ class Manager:
         self._state = new
 
     @staticmethod
-    def _changes(old: ManagerState, new: ManagerState) -> list[tuple[tuple[str, ...], Any]]:
-        """The journal ops that turn ``old`` into ``new`` (only pods that changed)."""
+    def _changes(
+        old: ManagerState, new: ManagerState, touched: str
+    ) -> list[tuple[tuple[str, ...], Any]]:
+        """The journal ops that turn ``old`` into ``new``."""
         changes: list[tuple[tuple[str, ...], Any]] = []
         if old.cpu.default_cpuset != new.cpu.default_cpuset:
             changes.append((("cpu", "defaultCpuSet"), str(new.cpu.default_cpuset)))
-        uids = {*old.pods, *new.pods, *old.cpu.assignments, *new.cpu.assignments}
-        for uid in sorted(uids):
-            before, after = old.pods.get(uid), new.pods.get(uid)
-            if before != after:
-                changes.append((("pods", uid), DELETE if after is None else pod_to_dict(after)))
-            was, now = old.cpu.assignments.get(uid), new.cpu.assignments.get(uid)
-            if was != now:
-                value = DELETE if now is None else entries_to_dict(now)
-                changes.append((("cpu", "entries", uid), value))
+        before, after = old.pods.get(touched), new.pods.get(touched)
+        if before != after:
+            changes.append((("pods", touched), DELETE if after is None else pod_to_dict(after)))
+        was, now = old.cpu.assignments.get(touched), new.cpu.assignments.get(touched)
+        if was != now:
+            value = DELETE if now is None else entries_to_dict(now)
+            changes.append((("cpu", "entries", touched), value))
         return changes
 
     # -- admission -----------------------------------------------------------------------------
@@ -331,7 +332,7 @@ class Manager:
             pods = dict(old.pods)
             pods[pod.uid] = record
             new = ManagerState(cpu=cpu, pods=pods)
-            self._commit(old, new)
+            self._commit(old, new, pod.uid)
             return self._pod_view(new, record)
 
     def add_container(
@@ -362,7 +363,7 @@ class Manager:
             pods = dict(old.pods)
             pods[pod_uid] = record.with_container(bound)
             new = ManagerState(cpu=old.cpu, pods=pods)
-            self._commit(old, new)
+            self._commit(old, new, pod_uid)
             return self._container_view(new, pod_uid, bound)
 
     # -- removal -------------------------------------------------------------------------------
@@ -389,7 +390,7 @@ class Manager:
             else:
                 del pods[pod_uid]
             new = ManagerState(cpu=cpu, pods=pods)
-            self._commit(old, new)
+            self._commit(old, new, pod_uid)
             return True, cpu.default_cpuset - old.cpu.default_cpuset
 
     def remove_pod(self, pod_uid: str) -> tuple[list[str], CPUSet]:
@@ -409,7 +410,7 @@ class Manager:
             pods = dict(old.pods)
             del pods[pod_uid]
             new = ManagerState(cpu=cpu, pods=pods)
-            self._commit(old, new)
+            self._commit(old, new, pod_uid)
             return [c.name for c in record.containers], cpu.default_cpuset - old.cpu.default_cpuset
 
     # -- views ---------------------------------------------------------------------------------

@@ -81,7 +81,8 @@ class TopologyManagerPolicy:
                 [h for h in hl if h.preferred and (h.affinity is None or len(h.affinity) == 1)]
                 for hl in lists
             ]
-        best = merge(lists, self.numa_nodes, self._better_mask)
+        distance_of = self._avg_distance_of_value if self.prefer_closest else None
+        best = merge(lists, self.numa_nodes, distance_of=distance_of)
         if self.name == SINGLE_NUMA_NODE and best.affinity == self.numa_nodes:
             best = TopologyHint(None, best.preferred)
         admit = self.name == BEST_EFFORT or best.preferred
@@ -97,6 +98,9 @@ class TopologyManagerPolicy:
             if dc != dn:
                 return current if dc < dn else candidate
         return current if mask_value(current) < mask_value(candidate) else candidate
+
+    def _avg_distance_of_value(self, mask: int) -> float:
+        return self._avg_distance(_from_value(mask))
 
     def _avg_distance(self, mask: CPUSet) -> float:
         assert self.distances is not None
@@ -230,18 +234,37 @@ def _from_value(value: int) -> CPUSet:
 def merge(
     lists: Sequence[Sequence[TopologyHint]],
     all_nodes: CPUSet,
-    better_mask: BetterMask | None = None,
+    distance_of: Callable[[int], float] | None = None,
 ) -> TopologyHint:
-    """The kubelet's merged hint, found over the set of merged hints (no cross-product)."""
-    ranker = _Ranker(best_non_preferred_affinity_count(lists), better_mask or _narrowest)
-    best: TopologyHint | None = None
-    for mask, preferred in sorted(merged_hint_set(lists, all_nodes)):
+    """The kubelet's merged hint, found over the set of merged hints (no cross-product).
+
+    The kubelet's pairwise ``compare`` is a total order, so the winner is the maximum of a
+    rank key over the merged set: preferred first; among preferred, narrower; among
+    non-preferred, width B first, then widths below B (wider first), then widths above B
+    (narrower first); equal widths by lower average distance (``distance_of``, only with
+    prefer-closest-numa-nodes), then by the smaller mask value.
+    """
+    b = best_non_preferred_affinity_count(lists)
+    best_key: tuple[float, ...] | None = None
+    best: tuple[int, bool] | None = None
+    for mask, preferred in merged_hint_set(lists, all_nodes):
         if mask == 0:
             continue
-        best = ranker.better(best, TopologyHint(_from_value(mask), preferred))
+        width = mask.bit_count()
+        tie = (-distance_of(mask) if distance_of else 0.0, -mask)
+        if preferred:
+            key: tuple[float, ...] = (2, -width, 0, *tie)
+        elif width == b:
+            key = (1, 3, 0, *tie)
+        elif width < b:
+            key = (1, 2, width, *tie)
+        else:
+            key = (1, 1, -width, *tie)
+        if best_key is None or key > best_key:
+            best_key, best = key, (mask, preferred)
     if best is None:
         return TopologyHint(all_nodes, preferred=False)
-    return best
+    return TopologyHint(_from_value(best[0]), best[1])
 
 
 def merge_brute_force(

@@ -112,3 +112,27 @@ def test_fast_merge_equals_cross_product(case: tuple[int, list[list[TopologyHint
     n, lists = case
     nodes = CPUSet(range(n))
     assert merge(lists, nodes) == merge_brute_force(lists, nodes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 6).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            _hint_lists(n),
+            st.lists(st.integers(11, 40), min_size=n * n, max_size=n * n),
+        )
+    )
+)
+def test_fast_merge_equals_cross_product_with_closest(
+    case: tuple[int, list[list[TopologyHint]], list[int]],
+) -> None:
+    """With prefer-closest-numa-nodes the fast merge still equals the kubelet's walk."""
+    n, lists, raw = case
+    dist = {
+        a: {b: 10 if a == b else raw[min(a, b) * n + max(a, b)] for b in range(n)} for a in range(n)
+    }
+    nodes = CPUSet(range(n))
+    policy = TopologyManagerPolicy("best-effort", nodes, distances=dist)
+    fast = merge(lists, nodes, distance_of=policy._avg_distance_of_value)
+    assert fast == merge_brute_force(lists, nodes, policy._better_mask)
