@@ -222,10 +222,17 @@ class StaticPolicy:
         self.reserved_cpus = reserved
         self.reserved_physical_cpus = topology.siblings(reserved)
         # Every NUMA mask, in IterateBitMasks order, built once (255 of them on 8 nodes).
-        self._masks = [
-            (m, m.as_frozenset(), len(topology.cpus_in_numa_nodes(m)))
-            for m in iterate_masks(topology.numa_ids().sorted())
-        ]
+        # Bits are positions in the sorted NUMA id list; ``rest`` is the mask without its
+        # lowest node, which IterateBitMasks always yields earlier (it is narrower), so free
+        # counts per mask can be summed incrementally.
+        numa_ids = topology.numa_ids().sorted()
+        self._numa_pos = {nid: i for i, nid in enumerate(numa_ids)}
+        self._masks: list[tuple[CPUSet, int, int, int, int, int]] = []
+        for m in iterate_masks(numa_ids):
+            bits = sum(1 << self._numa_pos[n] for n in m)
+            low = (bits & -bits).bit_length() - 1
+            total = len(topology.cpus_in_numa_nodes(m))
+            self._masks.append((m, bits, low, bits & (bits - 1), len(m), total))
 
     def _validate_options(self, topology_manager_policy: str) -> None:
         # ValidateStaticPolicyOptions, with the kubelet's own wording (typo included).
@@ -489,22 +496,25 @@ class StaticPolicy:
     ) -> list[TopologyHint]:
         """Every NUMA mask that can hold ``request`` CPUs; the narrowest *possible* preferred."""
         topo = self.topology
-        info = topo.cpu_info
+        pos = self._numa_pos
         min_affinity = topo.num_numa_nodes
-        # Counts per NUMA node instead of per-CPU scans: 8 nodes give 255 masks.
-        free_per_numa: dict[int, int] = {}
-        for c in available:
-            free_per_numa[info[c].numa] = free_per_numa.get(info[c].numa, 0) + 1
-        reusable_numas = {info[c].numa for c in reusable}
+        free_at = [0] * len(pos)
+        for nid, cpus in topo.cpus_by_numa.items():
+            free_at[pos[nid]] = len(cpus.as_frozenset() & available.as_frozenset())
+        reusable_bits = 0
+        for c in reusable:
+            reusable_bits |= 1 << pos[topo.cpu_info[c].numa]
+        sums = {0: 0}
         masks: list[CPUSet] = []
-        for mask, members, total in self._masks:
+        for mask, bits, low, rest, size, total in self._masks:
+            free = sums[rest] + free_at[low]
+            sums[bits] = free
             # The preferred width depends on the machine's shape, not on what is free now.
-            if total >= request and len(members) < min_affinity:
-                min_affinity = len(members)
-            if not reusable_numas <= members:
+            if total >= request and size < min_affinity:
+                min_affinity = size
+            if reusable_bits & ~bits:
                 continue
-            matching = len(reusable) + sum(free_per_numa.get(n, 0) for n in members)
-            if matching < request:
+            if len(reusable) + free < request:
                 continue
             masks.append(mask)
         return [

@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import errno
 import fcntl
+import gc
 import os
 import signal
 import socket
@@ -334,6 +335,11 @@ def _serve(manager: Manager, options: ServeOptions, stop: threading.Event) -> in
         try:
             # chmod as well: the umask can only take bits away from the mode gRPC asks for.
             os.chmod(path, options.socket_mode)
+            # Everything allocated so far (topology, restored state, gRPC) lives for the whole
+            # run: moving it out of the collector's generations keeps full collections, the
+            # main source of p99 latency spikes, short.
+            gc.collect()
+            gc.freeze()
             server.start()
             _log_serving(manager, options)
             # Wait in slices, not forever: a process signal may be delivered to one of gRPC's
