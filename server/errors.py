@@ -67,9 +67,13 @@ class StateError(PinletError):
 
 
 class AdmissionError(PinletError):
-    """The pod cannot be admitted. ``reason`` becomes the pod's admission failure reason."""
+    """The pod cannot be admitted. ``reason`` becomes the pod's admission failure reason.
+
+    ``container`` names the container whose admission failed, once the service knows it.
+    """
 
     reason = "UnexpectedAdmissionError"
+    container = ""
 
 
 class SMTAlignmentError(AdmissionError):

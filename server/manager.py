@@ -27,7 +27,13 @@ from typing import Any, Protocol
 from .config import Config
 from .cpu_policy import CPUState, NonePolicy, StaticPolicy
 from .cpuset import CPUSet
-from .errors import InvalidRequestError, StateError, TopologyAffinityError
+from .errors import (
+    AdmissionError,
+    AllocationError,
+    InvalidRequestError,
+    StateError,
+    TopologyAffinityError,
+)
 from .hints import TopologyHint
 from .journal import DELETE, JournaledStore
 from .pod import Container, Pod, qos_class
@@ -313,9 +319,25 @@ class Manager:
                     cpu_hints = self.cpu_policy.get_topology_hints(cpu, pod, c)
                     merged, admit = self.topology_manager.merge([self._cpu_provider(cpu_hints)])
                     if not admit:
-                        raise TopologyAffinityError()
+                        error = TopologyAffinityError()
+                        error.container = c.name
+                        raise error
                     affinity = merged.affinity
-                cpu = self.cpu_policy.allocate(cpu, pod, c, affinity)
+                try:
+                    cpu = self.cpu_policy.allocate(cpu, pod, c, affinity)
+                except AllocationError as exc:
+                    # The kubelet's allocator text counts what is left after the NUMA-aligned
+                    # part was taken; say what the container asked for and what was free.
+                    free = len(self.cpu_policy.available_cpus(cpu))
+                    exc.container = c.name
+                    exc.args = (
+                        f"container {c.name!r} needs more exclusive CPUs than the "
+                        f"{free} available: {exc}",
+                    )
+                    raise
+                except AdmissionError as exc:
+                    exc.container = c.name
+                    raise
                 existing = record.container(c.name)
                 if existing is None:
                     record = record.with_container(

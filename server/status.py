@@ -119,8 +119,8 @@ def to_rpc_status(
         )
     elif isinstance(exc, AdmissionError):
         metadata = {"pod_uid": pod_uid, "message": str(exc)}
-        if container:
-            metadata["container"] = container
+        if container or exc.container:
+            metadata["container"] = container or exc.container
         detail = error_details_pb2.ErrorInfo(reason=exc.reason, domain=DOMAIN, metadata=metadata)
     elif isinstance(exc, ConfigError):
         detail = error_details_pb2.ErrorInfo(

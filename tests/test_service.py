@@ -443,7 +443,8 @@ def test_admission_failure_is_failed_precondition_with_reason(
     assert (info.reason, info.domain) == (reason, "pinlet.io")
     assert info.metadata["pod_uid"] == request_pod.uid
     assert info.metadata["message"] == err.details()
-    assert "container" not in info.metadata
+    # Whole-pod admission: the metadata names the container that could not be placed.
+    assert info.metadata["container"] == "app"
     # All-or-nothing: nothing was admitted, no CPU was taken.
     assert list(server.stub.ListAssignments(pb.ListAssignmentsRequest()).pods) == []
     assert shared_pool(server) == "0-31"
