@@ -1,9 +1,14 @@
 # pinlet: node-local CPU / memory / NUMA manager for Kubernetes pods.
 #
-# Runs against the host's sysfs (and, later, its cgroups), so it is meant to run privileged with
-# the host's /sys mounted, e.g. as a DaemonSet:
+# Runs next to the kubelet on every node (a privileged DaemonSet): it reads the host's sysfs
+# and keeps its socket and checkpoint in the kubelet's directory, so mount both:
+#
 #   docker build -t pinlet .
-#   docker run --rm -v /sys:/host/sys:ro pinlet topology --sysfs-root /host/sys
+#   docker run --rm --privileged \
+#       -v /sys:/host/sys:ro -v /var/lib/kubelet/pinlet:/var/lib/kubelet/pinlet \
+#       pinlet serve --sysfs-root /host/sys
+#
+# The socket is /var/lib/kubelet/pinlet/pinlet.sock (mode 0600); SIGTERM stops it gracefully.
 FROM python:3.11-slim
 
 WORKDIR /src
@@ -13,5 +18,6 @@ COPY client ./client
 RUN pip install --no-cache-dir . && rm -rf /src
 
 WORKDIR /
+VOLUME ["/var/lib/kubelet/pinlet"]
 ENTRYPOINT ["pinlet"]
-CMD ["topology"]
+CMD ["serve", "--sysfs-root", "/host/sys"]
