@@ -51,10 +51,11 @@ def _parse_id(text: str, token: str, part: str, limit: int) -> int:
 class CPUSet:
     """A frozen, hashable set of non-negative ids with cpulist text form."""
 
-    __slots__ = ("_ids", "_sorted")
+    __slots__ = ("_bits", "_ids", "_sorted")
 
     _ids: frozenset[int]
     _sorted: tuple[int, ...] | None
+    _bits: int | None
 
     def __init__(self, ids: Iterable[int] = ()) -> None:
         frozen = frozenset(ids)
@@ -63,6 +64,7 @@ class CPUSet:
                 raise ValueError(f"CPU ids must be non-negative integers, got {i!r}")
         object.__setattr__(self, "_ids", frozen)
         object.__setattr__(self, "_sorted", None)
+        object.__setattr__(self, "_bits", None)
 
     @classmethod
     def _of(cls, ids: frozenset[int]) -> CPUSet:
@@ -70,6 +72,7 @@ class CPUSet:
         obj = object.__new__(cls)
         object.__setattr__(obj, "_ids", ids)
         object.__setattr__(obj, "_sorted", None)
+        object.__setattr__(obj, "_bits", None)
         return obj
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -111,6 +114,18 @@ class CPUSet:
             object.__setattr__(self, "_sorted", tuple(sorted(self._ids)))
         assert self._sorted is not None
         return self._sorted
+
+    @property
+    def bits(self) -> int:
+        """The set as an integer bitmask (bit i = id i), cached: NUMA masks are compared and
+        ANDed as integers, as the kubelet's ``bitmask.BitMask`` does."""
+        if self._bits is None:
+            value = 0
+            for i in self._ids:
+                value |= 1 << i
+            object.__setattr__(self, "_bits", value)
+        assert self._bits is not None
+        return self._bits
 
     def as_frozenset(self) -> frozenset[int]:
         return self._ids

@@ -37,10 +37,7 @@ def iterate_masks(node_ids: Sequence[int]) -> Iterator[CPUSet]:
 
 def mask_value(mask: CPUSet) -> int:
     """The mask as the kubelet's unsigned integer (bit i = node i)."""
-    value = 0
-    for i in mask:
-        value |= 1 << i
-    return value
+    return mask.bits
 
 
 def is_narrower(a: CPUSet, b: CPUSet) -> bool:

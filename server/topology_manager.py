@@ -185,46 +185,44 @@ def _narrowest(current: CPUSet, candidate: CPUSet) -> CPUSet:
     return current if mask_value(current) < mask_value(candidate) else candidate
 
 
-# Partial-permutation states: (AND of masks as int, preferred-state) where preferred-state is
-# _NOT (some hint non-preferred or masks differ), _NIL (all preferred, no non-nil mask yet),
-# or _SAME (all preferred, every non-nil mask equal - and then equal to the AND).
-_NOT: Final = 0
-_NIL: Final = 1
-_SAME: Final = 2
+def preferred_masks(lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet) -> set[int]:
+    """Every mask that some *preferred* permutation merges to.
 
-
-def merged_hint_set(
-    lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet
-) -> set[tuple[int, bool]]:
-    """Every (mask, preferred) that some permutation of the lists merges to."""
+    A permutation is preferred when every hint in it is preferred and all its non-nil masks
+    are the same mask M; it then merges to M (or, if every hint is nil, to all nodes). So M is
+    reachable exactly when every list has a preferred hint that is M or nil - no
+    cross-product needed.
+    """
     default = mask_value(all_nodes)
-    states: set[tuple[int, int]] = {(default, _NIL)}
+    masks_per_list: list[set[int]] = []
+    nil_per_list: list[bool] = []
     for hints in lists:
-        options = {
-            (
-                default if h.affinity is None else mask_value(h.affinity),
-                h.affinity is None,
-                h.preferred,
-            )
-            for h in hints
-        }
-        nxt: set[tuple[int, int]] = set()
-        for acc, pref in states:
-            for mask, is_nil, hint_pref in options:
-                merged = acc & mask
-                if not hint_pref or pref == _NOT:
-                    nxt.add((merged, _NOT))
-                elif is_nil:
-                    nxt.add((merged, pref))
-                elif pref == _NIL:
-                    # First non-nil mask: the AND so far is the default, so merged == mask.
-                    nxt.add((merged, _SAME))
-                else:  # _SAME: acc equals the common mask
-                    nxt.add((merged, _SAME if mask == acc else _NOT))
-        states = nxt
-        if not states:
-            break
-    return {(mask, pref != _NOT) for mask, pref in states}
+        masks = {mask_value(h.affinity) for h in hints if h.preferred and h.affinity is not None}
+        has_nil = any(h.preferred and h.affinity is None for h in hints)
+        if not masks and not has_nil:
+            return set()
+        masks_per_list.append(masks)
+        nil_per_list.append(has_nil)
+    found = {default} if all(nil_per_list) else set()
+    candidates = set().union(*masks_per_list) if masks_per_list else set()
+    for m in candidates:
+        if all(m in ms or nil for ms, nil in zip(masks_per_list, nil_per_list, strict=True)):
+            found.add(m & default)
+    return found
+
+
+def _reachable_exactly(target: int, supersets: Sequence[set[int]]) -> bool:
+    """Can one mask per list (each a superset of ``target``) AND to exactly ``target``?
+
+    Tracks only the bits outside ``target`` that every choice so far still has; the answer is
+    yes when some choice clears them all. Lists are folded smallest first.
+    """
+    states = {~target}
+    for masks in sorted(supersets, key=len):
+        states = {x & m & ~target for x in states for m in masks}
+        if 0 in states:
+            return True  # every remaining list has some superset of target to pick
+    return 0 in states
 
 
 def _from_value(value: int) -> CPUSet:
@@ -236,35 +234,46 @@ def merge(
     all_nodes: CPUSet,
     distance_of: Callable[[int], float] | None = None,
 ) -> TopologyHint:
-    """The kubelet's merged hint, found over the set of merged hints (no cross-product).
+    """The kubelet's merged hint, without walking the cross-product.
 
-    The kubelet's pairwise ``compare`` is a total order, so the winner is the maximum of a
-    rank key over the merged set: preferred first; among preferred, narrower; among
+    The kubelet's pairwise ``compare`` is a total order (kubelet-algorithms §5), so the winner
+    is the best merged hint under a rank: preferred first; among preferred, narrower; among
     non-preferred, width B first, then widths below B (wider first), then widths above B
     (narrower first); equal widths by lower average distance (``distance_of``, only with
     prefer-closest-numa-nodes), then by the smaller mask value.
+
+    Preferred merged hints are found directly (:func:`preferred_masks`). Otherwise candidate
+    masks are tried in rank order, each checked for being exactly reachable by some
+    permutation (:func:`_reachable_exactly`); the first one found wins. The cost depends on
+    the number of hints and candidates, never on the product of the list lengths.
     """
+    preferred = {m for m in preferred_masks(lists, all_nodes) if m}
+    if preferred:
+        best = max(preferred, key=lambda m: (-m.bit_count(), *_tie(m, distance_of)))
+        return TopologyHint(_from_value(best), preferred=True)
+    default = mask_value(all_nodes)
+    options = [
+        {default if h.affinity is None else mask_value(h.affinity) & default for h in hints}
+        for hints in lists
+    ]
+    if not all(options):
+        return TopologyHint(all_nodes, preferred=False)  # some list is empty: no permutation
     b = best_non_preferred_affinity_count(lists)
-    best_key: tuple[float, ...] | None = None
-    best: tuple[int, bool] | None = None
-    for mask, preferred in merged_hint_set(lists, all_nodes):
-        if mask == 0:
-            continue
-        width = mask.bit_count()
-        tie = (-distance_of(mask) if distance_of else 0.0, -mask)
-        if preferred:
-            key: tuple[float, ...] = (2, -width, 0, *tie)
-        elif width == b:
-            key = (1, 3, 0, *tie)
-        elif width < b:
-            key = (1, 2, width, *tie)
-        else:
-            key = (1, 1, -width, *tie)
-        if best_key is None or key > best_key:
-            best_key, best = key, (mask, preferred)
-    if best is None:
-        return TopologyHint(all_nodes, preferred=False)
-    return TopologyHint(_from_value(best[0]), best[1])
+    nodes = [i for i in range(default.bit_length()) if default >> i & 1]
+    widths = [b] if 1 <= b <= len(nodes) else []
+    widths += list(range(min(b, len(nodes) + 1) - 1, 0, -1)) + list(range(b + 1, len(nodes) + 1))
+    for width in widths:
+        candidates = [sum(1 << i for i in combo) for combo in itertools.combinations(nodes, width)]
+        candidates.sort(key=lambda m: _tie(m, distance_of), reverse=True)
+        for target in candidates:
+            supersets = [{m for m in masks if m & target == target} for masks in options]
+            if all(supersets) and _reachable_exactly(target, supersets):
+                return TopologyHint(_from_value(target), preferred=False)
+    return TopologyHint(all_nodes, preferred=False)
+
+
+def _tie(mask: int, distance_of: Callable[[int], float] | None) -> tuple[float, int]:
+    return (-distance_of(mask) if distance_of else 0.0, -mask)
 
 
 def merge_brute_force(
