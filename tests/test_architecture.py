@@ -17,6 +17,7 @@ PURE = (
     "hints",
     "cpu_assignment",
     "cpu_policy",
+    "memory_policy",
     "quantity",
     "pod",
     "errors",
