@@ -227,12 +227,21 @@ class StaticPolicy:
         # counts per mask can be summed incrementally.
         numa_ids = topology.numa_ids().sorted()
         self._numa_pos = {nid: i for i, nid in enumerate(numa_ids)}
-        self._masks: list[tuple[CPUSet, int, int, int, int, int]] = []
+        # Each mask also carries its two possible hints, built once: on 16 NUMA nodes a call
+        # returns 65535 hints, and building them anew each time would dominate admission.
+        self._mask_order: list[tuple[int, int, int]] = []  # bits, lowest position, rest
+        self._mask_rows: list[tuple[CPUSet, int, int, TopologyHint, TopologyHint]] = []
+        self._max_total_by_width: dict[int, int] = {}
         for m in iterate_masks(numa_ids):
             bits = sum(1 << self._numa_pos[n] for n in m)
             low = (bits & -bits).bit_length() - 1
             total = len(topology.cpus_in_numa_nodes(m))
-            self._masks.append((m, bits, low, bits & (bits - 1), len(m), total))
+            self._mask_order.append((bits, low, bits & (bits - 1)))
+            self._mask_rows.append(
+                (m, bits, len(m), TopologyHint(m, preferred=True), TopologyHint(m, False))
+            )
+            width = len(m)
+            self._max_total_by_width[width] = max(total, self._max_total_by_width.get(width, 0))
 
     def _validate_options(self, topology_manager_policy: str) -> None:
         # ValidateStaticPolicyOptions, with the kubelet's own wording (typo included).
@@ -497,35 +506,34 @@ class StaticPolicy:
         """Every NUMA mask that can hold ``request`` CPUs; the narrowest *possible* preferred."""
         topo = self.topology
         pos = self._numa_pos
-        min_affinity = topo.num_numa_nodes
+        # The preferred width depends on the machine's shape, not on what is free now: the
+        # narrowest width at which some mask has enough CPUs in total.
+        min_affinity = min(
+            (w for w, total in self._max_total_by_width.items() if total >= request),
+            default=topo.num_numa_nodes,
+        )
         free_at = [0] * len(pos)
         for nid, cpus in topo.cpus_by_numa.items():
             free_at[pos[nid]] = len(cpus.as_frozenset() & available.as_frozenset())
         reusable_bits = 0
         for c in reusable:
             reusable_bits |= 1 << pos[topo.cpu_info[c].numa]
-        sums = {0: 0}
-        masks: list[CPUSet] = []
-        for mask, bits, low, rest, size, total in self._masks:
-            free = sums[rest] + free_at[low]
-            sums[bits] = free
-            # The preferred width depends on the machine's shape, not on what is free now.
-            if total >= request and size < min_affinity:
-                min_affinity = size
-            if reusable_bits & ~bits:
-                continue
-            if len(reusable) + free < request:
-                continue
-            masks.append(mask)
+        # Free CPUs per mask, built incrementally: a mask's count is that of the mask without
+        # its lowest node (always enumerated earlier, being narrower) plus that node's count.
+        sums = [0] * (1 << len(pos))
+        for bits, low, rest in self._mask_order:
+            sums[bits] = sums[rest] + free_at[low]
+        need = request - len(reusable)
+        if self.options.align_by_socket:
+            return [
+                yes if size == min_affinity or self._socket_aligned(mask, min_affinity) else no
+                for mask, bits, size, yes, no in self._mask_rows
+                if sums[bits] >= need and not reusable_bits & ~bits
+            ]
         return [
-            TopologyHint(
-                affinity=m,
-                preferred=(
-                    (self.options.align_by_socket and self._socket_aligned(m, min_affinity))
-                    or len(m) == min_affinity
-                ),
-            )
-            for m in masks
+            yes if size == min_affinity else no
+            for _, bits, size, yes, no in self._mask_rows
+            if sums[bits] >= need and not reusable_bits & ~bits
         ]
 
     def _socket_aligned(self, mask: CPUSet, min_affinity: int) -> bool:

@@ -36,6 +36,16 @@ from .errors import (
 )
 from .hints import TopologyHint
 from .journal import DELETE, JournaledStore
+from .memory_policy import (
+    Block,
+    MemoryState,
+    MemoryTable,
+    NoneMemoryPolicy,
+    StaticMemoryPolicy,
+    memory_state_from_dict,
+    memory_state_to_dict,
+    reserved_memory_bytes,
+)
 from .pod import Container, Pod, qos_class
 from .state import (
     ContainerKind,
@@ -51,7 +61,7 @@ from .state import (
     pods_to_dict,
 )
 from .topology import Topology
-from .topology_manager import SCOPE_POD, TopologyManagerPolicy
+from .topology_manager import SCOPE_POD, ProviderHints, TopologyManagerPolicy
 
 
 class CPUPolicy(Protocol):
@@ -75,6 +85,43 @@ class CPUPolicy(Protocol):
     def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None: ...
 
 
+class MemoryPolicy(Protocol):
+    """What the manager needs of a memory manager policy (Static or None)."""
+
+    def start(self, state: MemoryState | None = None) -> MemoryState: ...
+    def get_topology_hints(
+        self, state: MemoryState, pod: Pod, container: Container
+    ) -> dict[str, list[TopologyHint]] | None: ...
+    def get_pod_topology_hints(
+        self, state: MemoryState, pod: Pod
+    ) -> dict[str, list[TopologyHint]] | None: ...
+    def allocate(
+        self,
+        state: MemoryState,
+        pod: Pod,
+        container: Container,
+        numa_affinity: CPUSet | None = None,
+        *,
+        preferred: bool = False,
+    ) -> MemoryState: ...
+    def remove_container(
+        self, state: MemoryState, pod_uid: str, container_name: str
+    ) -> MemoryState: ...
+    def numa_nodes_of(
+        self, state: MemoryState, pod_uid: str, container_name: str
+    ) -> CPUSet | None: ...
+
+
+@dataclass(frozen=True)
+class CallerHints:
+    """Hints of a provider pinlet does not own (the kubelet's device manager), per container
+    (``container_name``) or for the whole pod (``""``, pod scope)."""
+
+    provider: str
+    container_name: str
+    resources: Mapping[str, Sequence[TopologyHint] | None]
+
+
 class NotFoundError(InvalidRequestError):
     """The named pod or container is not known to pinlet."""
 
@@ -93,6 +140,8 @@ class ContainerView:
     """``node-exclusive`` or ``node-shared``."""
     container_id: str = ""
     cgroup_path: str = ""
+    memory: tuple[Block, ...] = ()
+    """Pinned memory blocks (Static memory manager only)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +174,8 @@ class NUMANodeView:
     memory: int
     hugepages: Mapping[int, int]
     distances: tuple[int, ...]
+    memory_tables: Mapping[str, MemoryTable]
+    """Static memory manager accounting per resource (empty with policy None)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +187,7 @@ class AllocatableView:
     cpu_manager_policy: str
     topology_manager_policy: str
     topology_manager_scope: str
+    memory_manager_policy: str
 
 
 def build_cpu_policy(topology: Topology, config: Config) -> CPUPolicy:
@@ -150,6 +202,17 @@ def build_cpu_policy(topology: Topology, config: Config) -> CPUPolicy:
         topology_manager_policy=config.topology_manager_policy,
         pod_level_resources=config.gate("PodLevelResources"),
     )
+
+
+def build_memory_policy(topology: Topology, config: Config) -> MemoryPolicy:
+    """The configured memory manager policy over this machine."""
+    if config.memory_manager_policy == "Static":
+        return StaticMemoryPolicy(
+            topology,
+            reserved_memory_bytes(config.reserved_memory),
+            pod_level_resources=config.gate("PodLevelResources"),
+        )
+    return NoneMemoryPolicy(topology)
 
 
 def build_topology_manager(topology: Topology, config: Config) -> TopologyManagerPolicy:
@@ -172,6 +235,7 @@ class Manager:
         self.config = config
         self.store = store
         self.cpu_policy = build_cpu_policy(topology, config)
+        self.memory_policy = build_memory_policy(topology, config)
         self.topology_manager = build_topology_manager(topology, config)
         self._lock = threading.Lock()
         memory_nodes = CPUSet(n.id for n in topology.numa_nodes if n.memory > 0)
@@ -193,6 +257,11 @@ class Manager:
             "reservedCPUs": str(self.cpu_policy.reserved_cpus),
             "topologyManagerPolicy": c.topology_manager_policy,
             "topologyManagerScope": c.topology_manager_scope,
+            "memoryManagerPolicy": c.memory_manager_policy,
+            "reservedMemory": {
+                str(node): dict(sorted(limits.items()))
+                for node, limits in sorted(reserved_memory_bytes(c.reserved_memory).items())
+            },
         }
 
     def _machine_record(self) -> dict[str, Any]:
@@ -203,13 +272,14 @@ class Manager:
             "policy": self._policy_record(),
             "machine": self._machine_record(),
             "cpu": cpu_state_to_dict(state.cpu),
+            "memory": memory_state_to_dict(state.memory),
             "pods": pods_to_dict(state.pods),
         }
 
     def _restore(self) -> ManagerState:
         data = self.store.load() if self.store is not None else None
         if data is None:
-            state = ManagerState(cpu=self.cpu_policy.start())
+            state = ManagerState(cpu=self.cpu_policy.start(), memory=self.memory_policy.start())
             if self.store is not None:
                 self.store.save(self._to_dict(state))
             return state
@@ -234,13 +304,15 @@ class Manager:
             )
         try:
             cpu = cpu_state_from_dict(data.get("cpu"))
+            memory = memory_state_from_dict(data.get("memory"))
             pods = pods_from_dict(data.get("pods"))
             cpu = self.cpu_policy.start(cpu)
+            memory = self.memory_policy.start(memory if memory.machine_state else None)
         except (ValueError, StateError) as exc:
             raise StateError(
                 f"could not restore state from checkpoint {path}: {exc}, " + advice
             ) from None
-        state = ManagerState(cpu=cpu, pods=pods)
+        state = ManagerState(cpu=cpu, memory=memory, pods=pods)
         # Fold the replayed journal into a fresh snapshot, so each run starts with an empty
         # journal.
         self.store.save(self._to_dict(state))
@@ -271,30 +343,113 @@ class Manager:
         if was != now:
             value = DELETE if now is None else entries_to_dict(now)
             changes.append((("cpu", "entries", touched), value))
+        if old.memory != new.memory:
+            # Encode only the touched pod's entry, not every pod's.
+            one = MemoryState(
+                machine_state=new.memory.machine_state,
+                assignments={touched: a}
+                if (a := new.memory.assignments.get(touched)) is not None
+                else {},
+            )
+            encoded = memory_state_to_dict(one)
+            if old.memory.machine_state != new.memory.machine_state:
+                changes.append((("memory", "machineState"), encoded["machineState"]))
+            entry = encoded.get("entries", {}).get(touched)
+            if old.memory.assignments.get(touched) != new.memory.assignments.get(touched):
+                changes.append((("memory", "entries", touched), DELETE if entry is None else entry))
         return changes
 
     # -- admission -----------------------------------------------------------------------------
 
-    def _cpu_provider(self, hints: list[TopologyHint] | None) -> Mapping[str, Any] | None:
-        return None if hints is None else {"cpu": hints}
-
-    def hints(self, pod: Pod, container_name: str | None = None) -> HintsView:
-        """Hints of every provider and the merge, for a container or (no name) the pod."""
-        state = self._state.cpu
-        if container_name:
-            container = _find(pod, container_name)
-            cpu_hints = self.cpu_policy.get_topology_hints(state, pod, container)
+    def _providers(
+        self,
+        state: ManagerState,
+        pod: Pod,
+        container: Container | None,
+        caller: Sequence[CallerHints],
+    ) -> tuple[list[ProviderHints], dict[str, Sequence[TopologyHint] | None]]:
+        """Every provider's hints for a container, or (``None``) for the whole pod."""
+        if container is None:
+            cpu = self.cpu_policy.get_pod_topology_hints(state.cpu, pod)
+            memory = self.memory_policy.get_pod_topology_hints(state.memory, pod)
+            name = ""
         else:
-            cpu_hints = self.cpu_policy.get_pod_topology_hints(state, pod)
-        merged, admit = self.topology_manager.merge([self._cpu_provider(cpu_hints)])
-        return HintsView(hints={"cpu": cpu_hints}, merged=merged, admit=admit)
+            cpu = self.cpu_policy.get_topology_hints(state.cpu, pod, container)
+            memory = self.memory_policy.get_topology_hints(state.memory, pod, container)
+            name = container.name
+        providers: list[ProviderHints] = [None if cpu is None else {"cpu": cpu}, memory]
+        providers += [h.resources for h in caller if h.container_name == name]
+        return providers, {"cpu": cpu, **(memory or {})}
 
-    def allocate(self, pod: Pod, container_name: str | None = None) -> PodView:
-        """Admit the pod (or one container of it); idempotent and all-or-nothing."""
+    def hints(
+        self,
+        pod: Pod,
+        container_name: str | None = None,
+        caller: Sequence[CallerHints] = (),
+    ) -> HintsView:
+        """Hints of every provider and the merge, for a container or (no name) the pod."""
+        container = _find(pod, container_name) if container_name else None
+        providers, resources = self._providers(self._state, pod, container, caller)
+        merged, admit = self.topology_manager.merge(providers)
+        return HintsView(hints=resources, merged=merged, admit=admit)
+
+    def _admit(
+        self,
+        state: ManagerState,
+        pod: Pod,
+        container: Container | None,
+        caller: Sequence[CallerHints],
+    ) -> TopologyHint:
+        providers, _ = self._providers(state, pod, container, caller)
+        merged, admit = self.topology_manager.merge(providers)
+        if not admit:
+            error = TopologyAffinityError()
+            error.container = container.name if container else ""
+            raise error
+        return merged
+
+    def _allocate_container(
+        self, state: ManagerState, pod: Pod, container: Container, hint: TopologyHint
+    ) -> ManagerState:
+        """Every provider's Allocate for one container, in the kubelet's order."""
+        try:
+            cpu = self.cpu_policy.allocate(state.cpu, pod, container, hint.affinity)
+        except AllocationError as exc:
+            # The kubelet's allocator text counts what is left after the NUMA-aligned part
+            # was taken; say what was free before.
+            free = len(self.cpu_policy.available_cpus(state.cpu))
+            exc.container = container.name
+            exc.args = (
+                f"container {container.name!r} needs more exclusive CPUs than the "
+                f"{free} available: {exc}",
+            )
+            raise
+        except AdmissionError as exc:
+            exc.container = container.name
+            raise
+        try:
+            memory = self.memory_policy.allocate(
+                state.memory, pod, container, hint.affinity, preferred=hint.preferred
+            )
+        except AdmissionError as exc:
+            exc.container = container.name
+            raise
+        return ManagerState(cpu=cpu, memory=memory, pods=state.pods)
+
+    def allocate(
+        self,
+        pod: Pod,
+        container_name: str | None = None,
+        caller: Sequence[CallerHints] = (),
+    ) -> PodView:
+        """Admit the pod (or one container of it); idempotent and all-or-nothing.
+
+        ``caller`` carries the hints of providers pinlet does not own (device manager); they
+        take part in the merge that decides each container's NUMA affinity.
+        """
         with self._lock:
             old = self._state
             containers = [_find(pod, container_name)] if container_name else pod.all_containers()
-            cpu = old.cpu
             record = old.pods.get(pod.uid) or PodRecord(
                 uid=pod.uid,
                 name=pod.name,
@@ -304,44 +459,16 @@ class Manager:
                 ).value,
                 containers=(),
             )
+            state = old
+            pod_hint = None
             if self.config.topology_manager_scope == SCOPE_POD and not container_name:
-                pod_hints = self.cpu_policy.get_pod_topology_hints(cpu, pod)
-                merged, admit = self.topology_manager.merge([self._cpu_provider(pod_hints)])
-                if not admit:
-                    raise TopologyAffinityError()
-                affinities = {c.name: merged.affinity for c in containers}
-            else:
-                affinities = {}
+                pod_hint = self._admit(state, pod, None, caller)
             for c in containers:
-                if c.name in affinities:
-                    affinity = affinities[c.name]
-                else:
-                    cpu_hints = self.cpu_policy.get_topology_hints(cpu, pod, c)
-                    merged, admit = self.topology_manager.merge([self._cpu_provider(cpu_hints)])
-                    if not admit:
-                        error = TopologyAffinityError()
-                        error.container = c.name
-                        raise error
-                    affinity = merged.affinity
-                try:
-                    cpu = self.cpu_policy.allocate(cpu, pod, c, affinity)
-                except AllocationError as exc:
-                    # The kubelet's allocator text counts what is left after the NUMA-aligned
-                    # part was taken; say what the container asked for and what was free.
-                    free = len(self.cpu_policy.available_cpus(cpu))
-                    exc.container = c.name
-                    exc.args = (
-                        f"container {c.name!r} needs more exclusive CPUs than the "
-                        f"{free} available: {exc}",
-                    )
-                    raise
-                except AdmissionError as exc:
-                    exc.container = c.name
-                    raise
-                existing = record.container(c.name)
-                if existing is None:
+                hint = pod_hint or self._admit(state, pod, c, caller)
+                state = self._allocate_container(state, pod, c, hint)
+                if record.container(c.name) is None:
                     record = record.with_container(
-                        ContainerRecord(name=c.name, kind=_kind(pod, c), affinity=affinity)
+                        ContainerRecord(name=c.name, kind=_kind(pod, c), affinity=hint.affinity)
                     )
             # Keep containers in pod order, whatever order they were admitted in.
             order = {c.name: i for i, c in enumerate(pod.all_containers())}
@@ -353,7 +480,7 @@ class Manager:
             )
             pods = dict(old.pods)
             pods[pod.uid] = record
-            new = ManagerState(cpu=cpu, pods=pods)
+            new = ManagerState(cpu=state.cpu, memory=state.memory, pods=pods)
             self._commit(old, new, pod.uid)
             return self._pod_view(new, record)
 
@@ -384,7 +511,7 @@ class Manager:
             bound = replace(container, container_id=container_id, cgroup_path=cgroup_path)
             pods = dict(old.pods)
             pods[pod_uid] = record.with_container(bound)
-            new = ManagerState(cpu=old.cpu, pods=pods)
+            new = ManagerState(cpu=old.cpu, memory=old.memory, pods=pods)
             self._commit(old, new, pod_uid)
             return self._container_view(new, pod_uid, bound)
 
@@ -405,13 +532,14 @@ class Manager:
             if record is None or record.container(container_name) is None:
                 return False, CPUSet()
             cpu = self.cpu_policy.remove_container(old.cpu, pod_uid, container_name)
+            memory = self.memory_policy.remove_container(old.memory, pod_uid, container_name)
             pods = dict(old.pods)
             remaining = tuple(c for c in record.containers if c.name != container_name)
             if remaining:
                 pods[pod_uid] = replace(record, containers=remaining)
             else:
                 del pods[pod_uid]
-            new = ManagerState(cpu=cpu, pods=pods)
+            new = ManagerState(cpu=cpu, memory=memory, pods=pods)
             self._commit(old, new, pod_uid)
             return True, cpu.default_cpuset - old.cpu.default_cpuset
 
@@ -422,16 +550,18 @@ class Manager:
             record = old.pods.get(pod_uid)
             if record is None:
                 return [], CPUSet()
-            cpu = old.cpu
-            for c in record.containers:
-                cpu = self.cpu_policy.remove_container(cpu, pod_uid, c.name)
+            cpu, memory = old.cpu, old.memory
             # Assignments of containers pinlet never recorded cannot exist, but a pod's CPUs
-            # must never leak: drop any leftover entry of this pod too.
-            for name in list(cpu.assignments.get(pod_uid, {})):
+            # and memory must never leak: drop any leftover entry of this pod too.
+            names = [c.name for c in record.containers]
+            names += [n for n in cpu.assignments.get(pod_uid, {}) if n not in names]
+            names += [n for n in memory.assignments.get(pod_uid, {}) if n not in names]
+            for name in names:
                 cpu = self.cpu_policy.remove_container(cpu, pod_uid, name)
+                memory = self.memory_policy.remove_container(memory, pod_uid, name)
             pods = dict(old.pods)
             del pods[pod_uid]
-            new = ManagerState(cpu=cpu, pods=pods)
+            new = ManagerState(cpu=cpu, memory=memory, pods=pods)
             self._commit(old, new, pod_uid)
             return [c.name for c in record.containers], cpu.default_cpuset - old.cpu.default_cpuset
 
@@ -441,7 +571,8 @@ class Manager:
         self, state: ManagerState, pod_uid: str, record: ContainerRecord
     ) -> ContainerView:
         exclusive = state.cpu.cpuset_of(pod_uid, record.name)
-        mems = self._all_mems
+        pinned = self.memory_policy.numa_nodes_of(state.memory, pod_uid, record.name)
+        mems = pinned if pinned is not None else self._all_mems
         return ContainerView(
             name=record.name,
             kind=record.kind,
@@ -452,6 +583,7 @@ class Manager:
             isolation="node-exclusive" if exclusive is not None else "node-shared",
             container_id=record.container_id,
             cgroup_path=record.cgroup_path,
+            memory=state.memory.blocks_of(pod_uid, record.name) or (),
         )
 
     def _pod_view(self, state: ManagerState, record: PodRecord) -> PodView:
@@ -491,6 +623,11 @@ class Manager:
                 memory=n.memory,
                 hugepages=n.hugepages,
                 distances=tuple(n.distances.get(i, 0) for i in ids),
+                memory_tables=(
+                    state.memory.machine_state[n.id].memory_map
+                    if n.id in state.memory.machine_state
+                    else {}
+                ),
             )
             for n in topo.numa_nodes
         )
@@ -502,6 +639,7 @@ class Manager:
             cpu_manager_policy=self.config.cpu_manager_policy,
             topology_manager_policy=self.config.topology_manager_policy,
             topology_manager_scope=self.config.topology_manager_scope,
+            memory_manager_policy=self.config.memory_manager_policy,
         )
 
 

@@ -284,6 +284,11 @@ def reserved_memory_bytes(entries: Iterable[_ReservedEntry]) -> dict[int, dict[s
 # -- the policy ----------------------------------------------------------------------------
 
 
+# A row of the mask table: mask, position bits, lowest position, bits without it, and the
+# mask's preferred and non-preferred hints.
+_MaskRow = tuple[CPUSet, int, int, int, TopologyHint, TopologyHint]
+
+
 class StaticMemoryPolicy:
     """The Static memory manager policy over one machine and one ``reservedMemory``."""
 
@@ -315,6 +320,46 @@ class StaticMemoryPolicy:
             {n: MappingProxyType(dict(r)) for n, r in reserved_memory.items()}
         )
         self._default = MappingProxyType(self._build_default_machine_state())
+        self._mask_tables: dict[tuple[int, ...], list[_MaskRow]] = {}
+        self._sum_cache: dict[tuple[int, ...], list[int]] = {}
+
+    def _sums(self, table: list[_MaskRow], at: tuple[int, ...]) -> list[int]:
+        """Per-mask sums of per-node amounts ``at``, built incrementally: a mask's sum is the
+        sum of the mask without its lowest node (enumerated earlier, being narrower) plus that
+        node's amount. Cached: allocatable amounts never change, and free ones repeat."""
+        cached = self._sum_cache.get(at)
+        if cached is not None:
+            return cached
+        sums = [0] * (1 << len(at))
+        for _, bits, low, rest, _, _ in table:
+            sums[bits] = sums[rest] + at[low]
+        if len(self._sum_cache) > 64:
+            self._sum_cache.clear()
+        self._sum_cache[at] = sums
+        return sums
+
+    def _mask_table(self, node_ids: tuple[int, ...]) -> list[_MaskRow]:
+        """Every mask over ``node_ids`` in IterateBitMasks order, with its position bits, its
+        lowest position, its bits without that position and its two possible hints; built
+        once per node list (on 16 nodes a call returns 65535 hints)."""
+        table = self._mask_tables.get(node_ids)
+        if table is None:
+            pos = {n: i for i, n in enumerate(node_ids)}
+            table = []
+            for m in iterate_masks(node_ids):
+                bits = sum(1 << pos[n] for n in m)
+                table.append(
+                    (
+                        m,
+                        bits,
+                        (bits & -bits).bit_length() - 1,
+                        bits & (bits - 1),
+                        TopologyHint(m, preferred=True),
+                        TopologyHint(m, preferred=False),
+                    )
+                )
+            self._mask_tables[node_ids] = table
+        return table
 
     def _system_reserved(self, nid: int, resource: str) -> int:
         return self.reserved_memory.get(nid, {}).get(resource, 0)
@@ -522,34 +567,72 @@ class StaticMemoryPolicy:
         sums, so it only appears in masks that fit without it, which is what the topology
         manager then weighs against the other providers' hints.
         """
-        node_ids = sorted(machine_state)
+        node_ids = tuple(sorted(machine_state))
+        pos = {n: i for i, n in enumerate(node_ids)}
         min_affinity = len(node_ids)
-        masks: list[CPUSet] = []
-        for mask in iterate_masks(node_ids):
-            bits = _mask_bits(mask)
-            if any(
-                _sum(machine_state, bits, r, "allocatable") < size for r, size in requested.items()
-            ):
-                continue
-            # The preferred width is what the machine could hold, so it is lowered before the
-            # group and free checks below.
-            min_affinity = min(min_affinity, len(bits))
-            if len(bits) == 1 and len(machine_state[bits[0]].cells) > 1:
-                continue  # the node serves a multi-node group
-            if len(bits) > 1 and any(_breaks_group(machine_state[n], bits) for n in bits):
-                continue
-            if any(
-                _sum(machine_state, bits, r, "free") + reusable.get((mask, r), 0) < size
-                for r, size in requested.items()
-            ):
-                continue
-            masks.append(mask)
-        if not masks:
+        resources = list(requested.items())
+
+        def amounts(resource: str, what: str) -> list[int]:
+            out = []
+            for n in node_ids:
+                table = machine_state[n].memory_map.get(resource)
+                out.append(0 if table is None else getattr(table, what))
+            return out
+
+        alloc_at = [amounts(r, "allocatable") for r, _ in resources]
+        free_at = [amounts(r, "free") for r, _ in resources]
+        used = 0
+        multi_group = 0
+        cells_bits = [0] * len(node_ids)
+        for n in node_ids:
+            node = machine_state[n]
+            cells_bits[pos[n]] = sum(1 << pos[c] for c in node.cells if c in pos)
+            if node.number_of_assignments > 0:
+                used |= 1 << pos[n]
+            if len(node.cells) > 1:
+                multi_group |= 1 << pos[n]
+        # Sums per mask are built incrementally: a mask's sum is the sum of the mask without
+        # its lowest node (always enumerated earlier, being narrower) plus that node's amount.
+        table = self._mask_table(node_ids)
+        alloc_sum = [self._sums(table, tuple(at)) for at in alloc_at]
+        free_sum = [self._sums(table, tuple(at)) for at in free_at]
+        # Masks whose allocatable memory could hold the request; the narrowest of them sets
+        # the preferred width, before the group and free checks below.
+        fitting = table
+        for k, (_, need) in enumerate(resources):
+            sums = alloc_sum[k]
+            fitting = [row for row in fitting if sums[row[1]] >= need]
+        if fitting:
+            min_affinity = min(row[1].bit_count() for row in fitting)
+        # Group rules, only where some node is in use or in a multi-node group.
+        if used or multi_group:
+            kept = []
+            for row in fitting:
+                bits = row[1]
+                if bits & (bits - 1) == 0:
+                    if bits & multi_group:
+                        continue  # the node serves a multi-node group
+                else:
+                    # A node already in use may only be part of exactly its own group.
+                    used_here = bits & used
+                    if used_here and any(
+                        cells_bits[i] != bits for i in range(len(node_ids)) if used_here >> i & 1
+                    ):
+                        continue
+                kept.append(row)
+            fitting = kept
+        for k, (r, need) in enumerate(resources):
+            sums = free_sum[k]
+            if reusable:
+                fitting = [
+                    row for row in fitting if sums[row[1]] + reusable.get((row[0], r), 0) >= need
+                ]
+            else:
+                fitting = [row for row in fitting if sums[row[1]] >= need]
+        if not fitting:
             return {}
-        return {
-            r: [TopologyHint(affinity=m, preferred=len(m) == min_affinity) for m in masks]
-            for r in requested
-        }
+        hints = [row[4] if row[1].bit_count() == min_affinity else row[5] for row in fitting]
+        return {r: list(hints) for r in requested}
 
     # -- allocation ----------------------------------------------------------------------------
 

@@ -38,7 +38,14 @@ from . import ids
 from .cpuset import CPUSet
 from .errors import InvalidRequestError
 from .hints import TopologyHint
-from .manager import AllocatableView, ContainerView, HintsView, Manager, PodView
+from .manager import (
+    AllocatableView,
+    CallerHints,
+    ContainerView,
+    HintsView,
+    Manager,
+    PodView,
+)
 from .pod import Container, Pod, Resources
 from .state import ContainerKind
 from .status import Outcome, errors_as_status
@@ -124,6 +131,51 @@ def pod_from_proto(msg: pb.Pod) -> Pod:
         raise InvalidRequestError(_request_path(exc.field), exc.message) from None
 
 
+def caller_hints_from_proto(
+    messages: Sequence[pb.ProviderHints], pod: Pod, numa_nodes: CPUSet
+) -> list[CallerHints]:
+    """Hints of providers pinlet does not own, checked against the pod and the machine."""
+    names = {c.name for c in pod.all_containers()}
+    out: list[CallerHints] = []
+    for i, msg in enumerate(messages):
+        where = f"provider_hints[{i}]"
+        if msg.container_name and msg.container_name not in names:
+            raise InvalidRequestError(
+                f"{where}.container_name", f"pod has no container {msg.container_name!r}"
+            )
+        resources: dict[str, list[TopologyHint] | None] = {}
+        for j, res in enumerate(msg.resources):
+            rwhere = f"{where}.resources[{j}]"
+            if not res.resource:
+                raise InvalidRequestError(f"{rwhere}.resource", "must name the resource")
+            if res.resource in resources:
+                raise InvalidRequestError(f"{rwhere}.resource", f"{res.resource!r} given twice")
+            if res.no_preference:
+                if res.hints:
+                    raise InvalidRequestError(
+                        f"{rwhere}.hints", "must be empty when no_preference is set"
+                    )
+                resources[res.resource] = None
+                continue
+            hints: list[TopologyHint] = []
+            for k, h in enumerate(res.hints):
+                affinity = None
+                if h.HasField("affinity"):
+                    ids_ = [n.ID for n in h.affinity.nodes]
+                    unknown = [n for n in ids_ if n not in numa_nodes]
+                    if unknown or not ids_:
+                        raise InvalidRequestError(
+                            f"{rwhere}.hints[{k}].affinity",
+                            f"NUMA nodes {ids_} are not a non-empty subset of this machine's "
+                            f"nodes {numa_nodes}",
+                        )
+                    affinity = CPUSet(ids_)
+                hints.append(TopologyHint(affinity, h.preferred))
+            resources[res.resource] = hints
+        out.append(CallerHints(msg.provider, msg.container_name, resources))
+    return out
+
+
 def _optional_container_name(value: str) -> str | None:
     return ids.container_name(value, "container_name") if value else None
 
@@ -173,6 +225,14 @@ def container_to_proto(view: ContainerView) -> pb.ContainerAssignment:
     )
     if view.affinity is not None:
         msg.numa_affinity.CopyFrom(_topology_info(view.affinity))
+    for block in view.memory:
+        msg.memory.append(
+            pb.ContainerMemory(
+                memory_type=block.type,
+                size=block.size,
+                topology=_topology_info(CPUSet(block.numa_affinity)),
+            )
+        )
     return msg
 
 
@@ -206,12 +266,24 @@ def allocatable_to_proto(view: AllocatableView) -> pb.GetAllocatableResourcesRes
                     for size, pages in sorted(n.hugepages.items())
                 ],
                 distances=n.distances,
+                memory=[
+                    pb.MemoryResource(
+                        resource=resource,
+                        total=t.total,
+                        system_reserved=t.system_reserved,
+                        allocatable=t.allocatable,
+                        reserved=t.reserved,
+                        free=t.free,
+                    )
+                    for resource, t in sorted(n.memory_tables.items())
+                ],
             )
             for n in view.numa_nodes
         ],
         cpu_manager_policy=view.cpu_manager_policy,
         topology_manager_policy=view.topology_manager_policy,
         topology_manager_scope=view.topology_manager_scope,
+        memory_manager_policy=view.memory_manager_policy,
     )
 
 
@@ -281,8 +353,13 @@ class ResourceManagerServicer:
         with self._rpc(
             context, "GetTopologyHints", pod=request.pod, container=request.container_name
         ) as event:
+            pod = pod_from_proto(request.pod)
             view = self._manager.hints(
-                pod_from_proto(request.pod), _optional_container_name(request.container_name)
+                pod,
+                _optional_container_name(request.container_name),
+                caller_hints_from_proto(
+                    request.provider_hints, pod, self._manager.topology.all_numa_ids()
+                ),
             )
             event.update(merged=str(view.merged), admit=view.admit)
             return hints_to_proto(view)
@@ -293,8 +370,13 @@ class ResourceManagerServicer:
         with self._rpc(
             context, "Allocate", pod=request.pod, container=request.container_name
         ) as event:
+            pod = pod_from_proto(request.pod)
             view = self._manager.allocate(
-                pod_from_proto(request.pod), _optional_container_name(request.container_name)
+                pod,
+                _optional_container_name(request.container_name),
+                caller_hints_from_proto(
+                    request.provider_hints, pod, self._manager.topology.all_numa_ids()
+                ),
             )
             event.update(qos_class=view.qos_class, cpus=_cpus_summary(view))
             return pb.AllocateResponse(pod=pod_to_proto(view))

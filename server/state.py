@@ -31,6 +31,7 @@ from typing import Any
 
 from .cpu_policy import CPUState
 from .cpuset import MAX_NUMA_NODES, CpuListError, CPUSet
+from .memory_policy import MemoryState
 from .topology import Topology
 
 
@@ -81,6 +82,7 @@ class ManagerState:
     """Everything the service decided, as one immutable snapshot."""
 
     cpu: CPUState
+    memory: MemoryState
     pods: Mapping[str, PodRecord] = field(default_factory=lambda: MappingProxyType({}))
     """Pod uid → record, in admission order."""
 

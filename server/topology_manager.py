@@ -129,7 +129,7 @@ def best_non_preferred_affinity_count(lists: Sequence[Sequence[TopologyHint]]) -
     """The largest, over lists, of each list's narrowest non-nil mask size (0 if none)."""
     best = 0
     for hints in lists:
-        sizes = [len(h.affinity) for h in hints if h.affinity is not None]
+        sizes = [h.affinity.bits.bit_count() for h in hints if h.affinity is not None]
         if sizes:
             best = max(best, min(sizes))
     return best
@@ -197,7 +197,7 @@ def preferred_masks(lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet) 
     masks_per_list: list[set[int]] = []
     nil_per_list: list[bool] = []
     for hints in lists:
-        masks = {mask_value(h.affinity) for h in hints if h.preferred and h.affinity is not None}
+        masks = {h.affinity.bits for h in hints if h.preferred and h.affinity is not None}
         has_nil = any(h.preferred and h.affinity is None for h in hints)
         if not masks and not has_nil:
             return set()
@@ -211,18 +211,32 @@ def preferred_masks(lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet) 
     return found
 
 
-def _reachable_exactly(target: int, supersets: Sequence[set[int]]) -> bool:
+def _minimal(values: Iterable[int]) -> list[int]:
+    """The minimal elements (as bit sets) of ``values``: a superset can never do better."""
+    kept: list[int] = []
+    for x in sorted(set(values), key=int.bit_count):
+        if not any(y & x == y for y in kept):
+            kept.append(x)
+    return kept
+
+
+def _reachable_exactly(target: int, supersets: Sequence[set[int]], default: int) -> bool:
     """Can one mask per list (each a superset of ``target``) AND to exactly ``target``?
 
-    Tracks only the bits outside ``target`` that every choice so far still has; the answer is
-    yes when some choice clears them all. Lists are folded smallest first.
+    Only the bits outside ``target`` matter, and of those only the minimal sets: ANDing is
+    monotone, so a choice that leaves more bits can never end better than one that leaves
+    fewer. The answer is yes when some combination clears every bit outside ``target``.
     """
-    states = {~target}
-    for masks in sorted(supersets, key=len):
-        states = {x & m & ~target for x in states for m in masks}
+    outside = default & ~target
+    rests = [_minimal(m & outside for m in masks) for masks in supersets]
+    if any(0 in r for r in rests):
+        return True  # one list holds target itself; every other list has a superset
+    states = [outside]
+    for r in sorted(rests, key=len):
+        states = _minimal(x & m for x in states for m in r)
         if 0 in states:
-            return True  # every remaining list has some superset of target to pick
-    return 0 in states
+            return True
+    return False
 
 
 def _from_value(value: int) -> CPUSet:
@@ -253,7 +267,7 @@ def merge(
         return TopologyHint(_from_value(best), preferred=True)
     default = mask_value(all_nodes)
     options = [
-        {default if h.affinity is None else mask_value(h.affinity) & default for h in hints}
+        {default if h.affinity is None else h.affinity.bits & default for h in hints}
         for hints in lists
     ]
     if not all(options):
@@ -267,7 +281,7 @@ def merge(
         candidates.sort(key=lambda m: _tie(m, distance_of), reverse=True)
         for target in candidates:
             supersets = [{m for m in masks if m & target == target} for masks in options]
-            if all(supersets) and _reachable_exactly(target, supersets):
+            if all(supersets) and _reachable_exactly(target, supersets, default):
                 return TopologyHint(_from_value(target), preferred=False)
     return TopologyHint(all_nodes, preferred=False)
 

@@ -106,13 +106,25 @@ class ResourceHints(_message.Message):
     hints: _containers.RepeatedCompositeFieldContainer[TopologyHint]
     def __init__(self, resource: _Optional[str] = ..., no_preference: _Optional[bool] = ..., hints: _Optional[_Iterable[_Union[TopologyHint, _Mapping]]] = ...) -> None: ...
 
+class ProviderHints(_message.Message):
+    __slots__ = ("provider", "container_name", "resources")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_NAME_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    container_name: str
+    resources: _containers.RepeatedCompositeFieldContainer[ResourceHints]
+    def __init__(self, provider: _Optional[str] = ..., container_name: _Optional[str] = ..., resources: _Optional[_Iterable[_Union[ResourceHints, _Mapping]]] = ...) -> None: ...
+
 class GetTopologyHintsRequest(_message.Message):
-    __slots__ = ("pod", "container_name")
+    __slots__ = ("pod", "container_name", "provider_hints")
     POD_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_HINTS_FIELD_NUMBER: _ClassVar[int]
     pod: Pod
     container_name: str
-    def __init__(self, pod: _Optional[_Union[Pod, _Mapping]] = ..., container_name: _Optional[str] = ...) -> None: ...
+    provider_hints: _containers.RepeatedCompositeFieldContainer[ProviderHints]
+    def __init__(self, pod: _Optional[_Union[Pod, _Mapping]] = ..., container_name: _Optional[str] = ..., provider_hints: _Optional[_Iterable[_Union[ProviderHints, _Mapping]]] = ...) -> None: ...
 
 class GetTopologyHintsResponse(_message.Message):
     __slots__ = ("hints", "merged", "admit")
@@ -125,15 +137,17 @@ class GetTopologyHintsResponse(_message.Message):
     def __init__(self, hints: _Optional[_Iterable[_Union[ResourceHints, _Mapping]]] = ..., merged: _Optional[_Union[TopologyHint, _Mapping]] = ..., admit: _Optional[bool] = ...) -> None: ...
 
 class AllocateRequest(_message.Message):
-    __slots__ = ("pod", "container_name")
+    __slots__ = ("pod", "container_name", "provider_hints")
     POD_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_HINTS_FIELD_NUMBER: _ClassVar[int]
     pod: Pod
     container_name: str
-    def __init__(self, pod: _Optional[_Union[Pod, _Mapping]] = ..., container_name: _Optional[str] = ...) -> None: ...
+    provider_hints: _containers.RepeatedCompositeFieldContainer[ProviderHints]
+    def __init__(self, pod: _Optional[_Union[Pod, _Mapping]] = ..., container_name: _Optional[str] = ..., provider_hints: _Optional[_Iterable[_Union[ProviderHints, _Mapping]]] = ...) -> None: ...
 
 class ContainerAssignment(_message.Message):
-    __slots__ = ("name", "kind", "cpuset_cpus", "cpuset_mems", "numa_affinity", "exclusive", "isolation", "cpu_ids", "container_id", "cgroup_path")
+    __slots__ = ("name", "kind", "cpuset_cpus", "cpuset_mems", "numa_affinity", "exclusive", "isolation", "cpu_ids", "container_id", "cgroup_path", "memory")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CPUSET_CPUS_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +158,7 @@ class ContainerAssignment(_message.Message):
     CPU_IDS_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     CGROUP_PATH_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: ContainerKind
     cpuset_cpus: str
@@ -154,7 +169,18 @@ class ContainerAssignment(_message.Message):
     cpu_ids: _containers.RepeatedScalarFieldContainer[int]
     container_id: str
     cgroup_path: str
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ContainerKind, str]] = ..., cpuset_cpus: _Optional[str] = ..., cpuset_mems: _Optional[str] = ..., numa_affinity: _Optional[_Union[TopologyInfo, _Mapping]] = ..., exclusive: _Optional[bool] = ..., isolation: _Optional[_Union[Isolation, str]] = ..., cpu_ids: _Optional[_Iterable[int]] = ..., container_id: _Optional[str] = ..., cgroup_path: _Optional[str] = ...) -> None: ...
+    memory: _containers.RepeatedCompositeFieldContainer[ContainerMemory]
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ContainerKind, str]] = ..., cpuset_cpus: _Optional[str] = ..., cpuset_mems: _Optional[str] = ..., numa_affinity: _Optional[_Union[TopologyInfo, _Mapping]] = ..., exclusive: _Optional[bool] = ..., isolation: _Optional[_Union[Isolation, str]] = ..., cpu_ids: _Optional[_Iterable[int]] = ..., container_id: _Optional[str] = ..., cgroup_path: _Optional[str] = ..., memory: _Optional[_Iterable[_Union[ContainerMemory, _Mapping]]] = ...) -> None: ...
+
+class ContainerMemory(_message.Message):
+    __slots__ = ("memory_type", "size", "topology")
+    MEMORY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    TOPOLOGY_FIELD_NUMBER: _ClassVar[int]
+    memory_type: str
+    size: int
+    topology: TopologyInfo
+    def __init__(self, memory_type: _Optional[str] = ..., size: _Optional[int] = ..., topology: _Optional[_Union[TopologyInfo, _Mapping]] = ...) -> None: ...
 
 class PodAssignment(_message.Message):
     __slots__ = ("uid", "name", "namespace", "qos_class", "containers")
@@ -239,7 +265,7 @@ class HugePages(_message.Message):
     def __init__(self, page_size_bytes: _Optional[int] = ..., pages: _Optional[int] = ...) -> None: ...
 
 class NUMANodeResources(_message.Message):
-    __slots__ = ("id", "cpus", "allocatable_cpus", "free_cpus", "exclusive_cpus", "memory_bytes", "hugepages", "distances")
+    __slots__ = ("id", "cpus", "allocatable_cpus", "free_cpus", "exclusive_cpus", "memory_bytes", "hugepages", "distances", "memory")
     ID_FIELD_NUMBER: _ClassVar[int]
     CPUS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATABLE_CPUS_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +274,7 @@ class NUMANodeResources(_message.Message):
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     HUGEPAGES_FIELD_NUMBER: _ClassVar[int]
     DISTANCES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
     id: int
     cpus: str
     allocatable_cpus: str
@@ -256,10 +283,27 @@ class NUMANodeResources(_message.Message):
     memory_bytes: int
     hugepages: _containers.RepeatedCompositeFieldContainer[HugePages]
     distances: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, id: _Optional[int] = ..., cpus: _Optional[str] = ..., allocatable_cpus: _Optional[str] = ..., free_cpus: _Optional[str] = ..., exclusive_cpus: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., hugepages: _Optional[_Iterable[_Union[HugePages, _Mapping]]] = ..., distances: _Optional[_Iterable[int]] = ...) -> None: ...
+    memory: _containers.RepeatedCompositeFieldContainer[MemoryResource]
+    def __init__(self, id: _Optional[int] = ..., cpus: _Optional[str] = ..., allocatable_cpus: _Optional[str] = ..., free_cpus: _Optional[str] = ..., exclusive_cpus: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., hugepages: _Optional[_Iterable[_Union[HugePages, _Mapping]]] = ..., distances: _Optional[_Iterable[int]] = ..., memory: _Optional[_Iterable[_Union[MemoryResource, _Mapping]]] = ...) -> None: ...
+
+class MemoryResource(_message.Message):
+    __slots__ = ("resource", "total", "system_reserved", "allocatable", "reserved", "free")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATABLE_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    resource: str
+    total: int
+    system_reserved: int
+    allocatable: int
+    reserved: int
+    free: int
+    def __init__(self, resource: _Optional[str] = ..., total: _Optional[int] = ..., system_reserved: _Optional[int] = ..., allocatable: _Optional[int] = ..., reserved: _Optional[int] = ..., free: _Optional[int] = ...) -> None: ...
 
 class GetAllocatableResourcesResponse(_message.Message):
-    __slots__ = ("cpu_ids", "reserved_cpus", "shared_pool", "numa_nodes", "cpu_manager_policy", "topology_manager_policy", "topology_manager_scope")
+    __slots__ = ("cpu_ids", "reserved_cpus", "shared_pool", "numa_nodes", "cpu_manager_policy", "topology_manager_policy", "topology_manager_scope", "memory_manager_policy")
     CPU_IDS_FIELD_NUMBER: _ClassVar[int]
     RESERVED_CPUS_FIELD_NUMBER: _ClassVar[int]
     SHARED_POOL_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +311,7 @@ class GetAllocatableResourcesResponse(_message.Message):
     CPU_MANAGER_POLICY_FIELD_NUMBER: _ClassVar[int]
     TOPOLOGY_MANAGER_POLICY_FIELD_NUMBER: _ClassVar[int]
     TOPOLOGY_MANAGER_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MANAGER_POLICY_FIELD_NUMBER: _ClassVar[int]
     cpu_ids: _containers.RepeatedScalarFieldContainer[int]
     reserved_cpus: str
     shared_pool: str
@@ -274,7 +319,8 @@ class GetAllocatableResourcesResponse(_message.Message):
     cpu_manager_policy: str
     topology_manager_policy: str
     topology_manager_scope: str
-    def __init__(self, cpu_ids: _Optional[_Iterable[int]] = ..., reserved_cpus: _Optional[str] = ..., shared_pool: _Optional[str] = ..., numa_nodes: _Optional[_Iterable[_Union[NUMANodeResources, _Mapping]]] = ..., cpu_manager_policy: _Optional[str] = ..., topology_manager_policy: _Optional[str] = ..., topology_manager_scope: _Optional[str] = ...) -> None: ...
+    memory_manager_policy: str
+    def __init__(self, cpu_ids: _Optional[_Iterable[int]] = ..., reserved_cpus: _Optional[str] = ..., shared_pool: _Optional[str] = ..., numa_nodes: _Optional[_Iterable[_Union[NUMANodeResources, _Mapping]]] = ..., cpu_manager_policy: _Optional[str] = ..., topology_manager_policy: _Optional[str] = ..., topology_manager_scope: _Optional[str] = ..., memory_manager_policy: _Optional[str] = ...) -> None: ...
 
 class ListAssignmentsRequest(_message.Message):
     __slots__ = ("pod_uid",)
