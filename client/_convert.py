@@ -13,11 +13,14 @@ from .models import (
     KIND_SIDECAR,
     Allocatable,
     ContainerAssignment,
+    ContainerMemory,
     ContainerSpec,
     HintsResult,
+    MemoryResource,
     NUMANodeResources,
     PodAssignment,
     PodSpec,
+    ProviderHints,
     ResourceRequirements,
     TopologyHint,
 )
@@ -54,6 +57,29 @@ def pod_to_proto(pod: PodSpec) -> pb.Pod:
     return message
 
 
+def hint_to_proto(h: TopologyHint) -> pb.TopologyHint:
+    message = pb.TopologyHint(preferred=h.preferred)
+    if h.numa_nodes is not None:
+        # Set even when empty: an empty node set is not "no preference", and the service
+        # should get the chance to refuse it rather than have it silently widened.
+        message.affinity.SetInParent()
+        message.affinity.nodes.extend(pb.NUMANode(ID=n) for n in sorted(h.numa_nodes))
+    return message
+
+
+def provider_hints_to_proto(p: ProviderHints) -> pb.ProviderHints:
+    return pb.ProviderHints(
+        provider=p.provider,
+        container_name=p.container_name,
+        resources=[
+            pb.ResourceHints(resource=name, no_preference=True)
+            if hints is None
+            else pb.ResourceHints(resource=name, hints=[hint_to_proto(h) for h in hints])
+            for name, hints in p.resources.items()
+        ],
+    )
+
+
 def _nodes(info: pb.TopologyInfo) -> frozenset[int]:
     return frozenset(int(n.ID) for n in info.nodes)
 
@@ -87,6 +113,12 @@ def container_from_proto(c: pb.ContainerAssignment) -> ContainerAssignment:
         cpu_ids=tuple(int(i) for i in c.cpu_ids),
         container_id=c.container_id,
         cgroup_path=c.cgroup_path,
+        memory=tuple(
+            ContainerMemory(
+                memory_type=m.memory_type, size=int(m.size), numa_nodes=_nodes(m.topology)
+            )
+            for m in c.memory
+        ),
     )
 
 
@@ -119,10 +151,23 @@ def allocatable_from_proto(r: pb.GetAllocatableResourcesResponse) -> Allocatable
                 memory_bytes=int(n.memory_bytes),
                 hugepages={int(h.page_size_bytes): int(h.pages) for h in n.hugepages},
                 distances=tuple(int(d) for d in n.distances),
+                memory=tuple(
+                    MemoryResource(
+                        resource=m.resource,
+                        total=int(m.total),
+                        system_reserved=int(m.system_reserved),
+                        allocatable=int(m.allocatable),
+                        reserved=int(m.reserved),
+                        free=int(m.free),
+                    )
+                    for m in n.memory
+                ),
             )
             for n in r.numa_nodes
         ),
         cpu_manager_policy=r.cpu_manager_policy,
         topology_manager_policy=r.topology_manager_policy,
         topology_manager_scope=r.topology_manager_scope,
+        # A server from before the memory manager leaves the field empty: it pins no memory.
+        memory_manager_policy=r.memory_manager_policy or "None",
     )

@@ -19,7 +19,7 @@ a dead service. Every failure is one of the classes in :mod:`pinlet.client.error
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -38,6 +38,7 @@ from ._convert import (
     pod_assignment_from_proto,
     pod_assignments_from_proto,
     pod_to_proto,
+    provider_hints_to_proto,
 )
 from ._proto.v1alpha1 import pinlet_pb2 as pb
 from ._proto.v1alpha1 import pinlet_pb2_grpc
@@ -59,6 +60,7 @@ from .models import (
     HintsResult,
     PodAssignment,
     PodSpec,
+    ProviderHints,
     RemoveResult,
 )
 
@@ -129,15 +131,23 @@ class PinletClient:
             raise error_from_rpc(err, self.socket_path) from err
 
     def get_topology_hints(
-        self, pod: PodSpec, container_name: str | None = None, *, timeout: float | None = None
+        self,
+        pod: PodSpec,
+        container_name: str | None = None,
+        *,
+        provider_hints: Sequence[ProviderHints] = (),
+        timeout: float | None = None,
     ) -> HintsResult:
         """Every provider's NUMA hints and the merged decision; changes nothing.
 
         With ``container_name`` the hints are that container's (container scope); without, the
-        whole pod's (pod scope).
+        whole pod's (pod scope). ``provider_hints`` from providers pinlet does not own (a
+        device manager) take part in the merge.
         """
         request = pb.GetTopologyHintsRequest(
-            pod=pod_to_proto(pod), container_name=container_name or ""
+            pod=pod_to_proto(pod),
+            container_name=container_name or "",
+            provider_hints=[provider_hints_to_proto(p) for p in provider_hints],
         )
         response: pb.GetTopologyHintsResponse = self._call(
             self._stub.GetTopologyHints, request, timeout
@@ -145,15 +155,26 @@ class PinletClient:
         return hints_from_proto(response)
 
     def allocate(
-        self, pod: PodSpec, container_name: str | None = None, *, timeout: float | None = None
+        self,
+        pod: PodSpec,
+        container_name: str | None = None,
+        *,
+        provider_hints: Sequence[ProviderHints] = (),
+        timeout: float | None = None,
     ) -> PodAssignment:
         """Admit the pod (or only ``container_name``) and return every container's assignment.
 
         Idempotent: allocating an admitted pod again returns the same assignment. A pod that
         cannot be admitted raises an :class:`~pinlet.client.errors.AdmissionRejected` subclass
-        and leaves nothing behind.
+        and leaves nothing behind. ``provider_hints`` from providers pinlet does not own (the
+        kubelet's device manager for a GPU or a NIC; per container in container scope, for the
+        whole pod in pod scope) take part in the merge that decides NUMA affinity.
         """
-        request = pb.AllocateRequest(pod=pod_to_proto(pod), container_name=container_name or "")
+        request = pb.AllocateRequest(
+            pod=pod_to_proto(pod),
+            container_name=container_name or "",
+            provider_hints=[provider_hints_to_proto(p) for p in provider_hints],
+        )
         response: pb.AllocateResponse = self._call(self._stub.Allocate, request, timeout)
         return pod_assignment_from_proto(response.pod)
 

@@ -102,6 +102,35 @@ class ResourceHints:
 
 
 @dataclass(frozen=True)
+class ProviderHints:
+    """The hints of a provider pinlet does not own (the kubelet's device manager for a GPU or a
+    NIC), passed to :meth:`~pinlet.client.PinletClient.allocate` and
+    :meth:`~pinlet.client.PinletClient.get_topology_hints` to be merged with pinlet's own CPU
+    and memory hints."""
+
+    provider: str
+    """Names the provider, for the service's logs (``"devicemanager"``)."""
+    container_name: str = ""
+    """The container the hints are for (container scope); empty for the whole pod (pod scope)."""
+    resources: Mapping[str, tuple[TopologyHint, ...] | None] = field(default_factory=dict)
+    """Resource name → hints; ``None`` for "no preference", an empty tuple for "cannot be
+    satisfied anywhere". A provider with no resources has no preference at all."""
+
+    def __post_init__(self) -> None:
+        # Read-only, and tuples whatever sequence was passed, so the value is really frozen.
+        object.__setattr__(
+            self,
+            "resources",
+            MappingProxyType(
+                {
+                    name: None if hints is None else tuple(hints)
+                    for name, hints in self.resources.items()
+                }
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class HintsResult:
     """Every provider's hints for a container (or pod) and the topology manager's merge."""
 
@@ -118,6 +147,18 @@ class HintsResult:
     def resources(self) -> tuple[ResourceHints, ...]:
         """The hints as one :class:`ResourceHints` per resource, in the service's order."""
         return tuple(ResourceHints(name, hints) for name, hints in self.hints.items())
+
+
+@dataclass(frozen=True)
+class ContainerMemory:
+    """One block of memory pinned to NUMA nodes by the Static memory manager."""
+
+    memory_type: str
+    """``"memory"`` or ``"hugepages-<size>"`` (``"hugepages-2Mi"``)."""
+    size: int
+    """Bytes."""
+    numa_nodes: frozenset[int]
+    """The NUMA nodes the block comes from."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +182,8 @@ class ContainerAssignment:
     container_id: str = ""
     """The runtime's container id once bound (``add_container``)."""
     cgroup_path: str = ""
+    memory: tuple[ContainerMemory, ...] = ()
+    """The container's pinned memory under the Static memory manager; empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +207,24 @@ class PodAssignment:
 
 
 @dataclass(frozen=True)
+class MemoryResource:
+    """One memory resource of one NUMA node as the Static memory manager accounts for it, in
+    bytes; ``free + reserved == allocatable``."""
+
+    resource: str
+    """``"memory"`` or ``"hugepages-<size>"``."""
+    total: int
+    """On the node (hugepages: pages times page size)."""
+    system_reserved: int
+    """Set aside for the system (``reservedMemory``)."""
+    allocatable: int
+    """What may be pinned to containers."""
+    reserved: int
+    """Pinned to containers now."""
+    free: int
+
+
+@dataclass(frozen=True)
 class NUMANodeResources:
     """One NUMA node's share of the machine (CPU sets as cpulists)."""
 
@@ -181,6 +242,8 @@ class NUMANodeResources:
     """Page size in bytes → pages configured on the node."""
     distances: tuple[int, ...] = ()
     """Distance to every node, in node id order (10 = local)."""
+    memory: tuple[MemoryResource, ...] = ()
+    """Per resource, in name order, under the Static memory manager; empty with policy None."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hugepages", MappingProxyType(dict(self.hugepages)))
@@ -200,6 +263,8 @@ class Allocatable:
     cpu_manager_policy: str
     topology_manager_policy: str
     topology_manager_scope: str
+    memory_manager_policy: str = "None"
+    """``"None"`` or ``"Static"``."""
 
 
 @dataclass(frozen=True)

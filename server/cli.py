@@ -215,6 +215,29 @@ def _container_row(c: client.ContainerAssignment) -> tuple[str, ...]:
     return (c.name, c.kind, c.isolation, c.cpuset_cpus, c.cpuset_mems, _nodes_text(c.numa_affinity))
 
 
+def _memory_text(blocks: Iterable[client.ContainerMemory]) -> str:
+    # "12Gi@0" for regular memory, "hugepages-2Mi:1Gi@0" for hugepages; ", " between blocks
+    # because a node set may itself hold a comma ("0,2"). Regular memory first, then
+    # hugepages by name: the service's block order follows the request map, which protobuf
+    # does not keep.
+    parts = []
+    for b in sorted(blocks, key=lambda b: (b.memory_type != "memory", b.memory_type)):
+        where = f"{_bytes_text(b.size)}@{CPUSet(b.numa_nodes)}"
+        parts.append(where if b.memory_type == "memory" else f"{b.memory_type}:{where}")
+    return ", ".join(parts) or "-"
+
+
+def _container_table(containers: Sequence[client.ContainerAssignment]) -> str:
+    # The MEMORY column only when something is pinned: with the memory manager's None policy
+    # it would be a column of dashes.
+    if any(c.memory for c in containers):
+        return _table(
+            (*_CONTAINER_HEADERS, "MEMORY"),
+            [(*_container_row(c), _memory_text(c.memory)) for c in containers],
+        )
+    return _table(_CONTAINER_HEADERS, map(_container_row, containers))
+
+
 def _load_pod(args: argparse.Namespace) -> client.PodSpec:
     return client.load_pod_manifest(args.filename)
 
@@ -250,7 +273,7 @@ def _allocate(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
         f"pod {assignment.namespace}/{assignment.name} ({assignment.uid}) admitted, "
         f"QoS {assignment.qos_class}"
     )
-    sys.stdout.write(_table(_CONTAINER_HEADERS, map(_container_row, assignment.containers)))
+    sys.stdout.write(_container_table(assignment.containers))
     return 0
 
 
@@ -378,9 +401,11 @@ def _allocatable(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
     a = pinlet.get_allocatable()
     if args.output == "json":
         return _print_json(a)
+    pinned = a.memory_manager_policy != "None"
     print(
         f"cpu manager policy {a.cpu_manager_policy}, topology manager policy "
         f"{a.topology_manager_policy} ({a.topology_manager_scope} scope)"
+        + (f", memory manager policy {a.memory_manager_policy}" if pinned else "")
     )
     print(
         f"reserved cpus {_cpus_text(a.reserved_cpus)}, shared pool {_cpus_text(a.shared_pool)}, "
@@ -397,6 +422,7 @@ def _allocatable(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
             " ".join(f"{_bytes_text(size)}:{pages}" for size, pages in sorted(n.hugepages.items()))
             or "-",
             " ".join(str(d) for d in n.distances) or "-",
+            *((_pinnable_text(n),) if pinned else ()),
         )
         for n in a.numa_nodes
     )
@@ -409,9 +435,32 @@ def _allocatable(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
         "MEMORY",
         "HUGEPAGES",
         "DISTANCES",
+        *(("PINNABLE FREE/ALLOCATABLE",) if pinned else ()),
     )
     sys.stdout.write(_table(headers, rows))
     return 0
+
+
+def _pinnable_text(node: client.NUMANodeResources) -> str:
+    # What the Static memory manager can still pin, free/allocatable: regular memory, then the
+    # hugepage pools in the HUGEPAGES column's order. Totals and system reservations are in
+    # 'allocatable -o json'. A hugepage size the node has no pages of can never be pinned
+    # there and is left out.
+    tables = {t.resource: t for t in node.memory}
+    parts = []
+    if (memory := tables.pop("memory", None)) is not None:
+        parts.append(f"{_bytes_text(memory.free)}/{_bytes_text(memory.allocatable)}")
+    for size in sorted(node.hugepages):
+        t = tables.pop(f"hugepages-{_bytes_text(size)}", None)
+        if t is not None and t.allocatable:
+            parts.append(f"{_bytes_text(size)}:{_bytes_text(t.free)}/{_bytes_text(t.allocatable)}")
+    # Anything the service accounts for that the hugepage list does not name, by name.
+    parts += [
+        f"{name}:{_bytes_text(t.free)}/{_bytes_text(t.allocatable)}"
+        for name, t in sorted(tables.items())
+        if t.allocatable
+    ]
+    return " ".join(parts) or "-"
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -378,8 +378,12 @@ class Manager:
             memory = self.memory_policy.get_topology_hints(state.memory, pod, container)
             name = container.name
         providers: list[ProviderHints] = [None if cpu is None else {"cpu": cpu}, memory]
-        providers += [h.resources for h in caller if h.container_name == name]
-        return providers, {"cpu": cpu, **(memory or {})}
+        theirs = [h.resources for h in caller if h.container_name == name]
+        providers += theirs
+        resources: dict[str, Sequence[TopologyHint] | None] = {"cpu": cpu, **(memory or {})}
+        for r in theirs:
+            resources.update(r)
+        return providers, resources
 
     def hints(
         self,

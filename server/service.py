@@ -150,6 +150,14 @@ def caller_hints_from_proto(
                 raise InvalidRequestError(f"{rwhere}.resource", "must name the resource")
             if res.resource in resources:
                 raise InvalidRequestError(f"{rwhere}.resource", f"{res.resource!r} given twice")
+            if res.resource in ("cpu", "memory") or res.resource.startswith("hugepages-"):
+                # pinlet is the CPU and memory manager: a second opinion on its own resources
+                # would make the merge ambiguous.
+                raise InvalidRequestError(
+                    f"{rwhere}.resource",
+                    f"{res.resource!r} is pinlet's own resource; pass hints for other "
+                    "resources (devices) only",
+                )
             if res.no_preference:
                 if res.hints:
                     raise InvalidRequestError(
@@ -225,7 +233,7 @@ def container_to_proto(view: ContainerView) -> pb.ContainerAssignment:
     )
     if view.affinity is not None:
         msg.numa_affinity.CopyFrom(_topology_info(view.affinity))
-    for block in view.memory:
+    for block in sorted(view.memory, key=lambda b: b.type):
         msg.memory.append(
             pb.ContainerMemory(
                 memory_type=block.type,

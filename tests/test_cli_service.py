@@ -99,6 +99,7 @@ def test_allocate_json(pinlet: Callable[..., int], capsys: pytest.CaptureFixture
         "cpu_ids": [1, 2, 3, 17, 18, 19],
         "container_id": "",
         "cgroup_path": "",
+        "memory": [],
     }
 
 
