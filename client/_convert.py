@@ -29,6 +29,8 @@ _KINDS: Mapping[int, str] = {pb.INIT: KIND_INIT, pb.SIDECAR: KIND_SIDECAR, pb.AP
 _ISOLATIONS: Mapping[int, str] = {
     pb.NODE_SHARED: ISOLATION_SHARED,
     pb.NODE_EXCLUSIVE: ISOLATION_EXCLUSIVE,
+    pb.POD_EXCLUSIVE: "pod-exclusive",
+    pb.POD_SHARED: "pod-shared",
 }
 
 
@@ -113,6 +115,7 @@ def container_from_proto(c: pb.ContainerAssignment) -> ContainerAssignment:
         cpu_ids=tuple(int(i) for i in c.cpu_ids),
         container_id=c.container_id,
         cgroup_path=c.cgroup_path,
+        cfs_quota_disabled=c.cfs_quota_disabled,
         memory=tuple(
             ContainerMemory(
                 memory_type=m.memory_type, size=int(m.size), numa_nodes=_nodes(m.topology)
@@ -129,6 +132,8 @@ def pod_assignment_from_proto(p: pb.PodAssignment) -> PodAssignment:
         namespace=p.namespace,
         qos_class=p.qos_class,
         containers=tuple(container_from_proto(c) for c in p.containers),
+        pod_cpuset=p.pod_cpuset,
+        pod_shared_pool=p.pod_shared_pool,
     )
 
 

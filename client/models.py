@@ -176,7 +176,8 @@ class ContainerAssignment:
     """The merged NUMA hint; ``None`` when the container has no NUMA preference."""
     exclusive: bool
     isolation: str
-    """``"node-exclusive"`` or ``"node-shared"``."""
+    """``"node-exclusive"``, ``"node-shared"``, ``"pod-exclusive"`` or ``"pod-shared"``
+    (the last two: Pod-Level Resource Managers in pod scope)."""
     cpu_ids: tuple[int, ...] = ()
     """The exclusive CPUs, ascending; empty for a shared container."""
     container_id: str = ""
@@ -184,6 +185,8 @@ class ContainerAssignment:
     cgroup_path: str = ""
     memory: tuple[ContainerMemory, ...] = ()
     """The container's pinned memory under the Static memory manager; empty otherwise."""
+    cfs_quota_disabled: bool = False
+    """True for containers with exclusive CPUs: their CFS quota should be lifted."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,10 @@ class PodAssignment:
     """``"Guaranteed"``, ``"Burstable"`` or ``"BestEffort"``, as pinlet derived it."""
     containers: tuple[ContainerAssignment, ...]
     """Init containers, then app containers, in pod order."""
+    pod_cpuset: str = ""
+    """Pod-Level Resource Managers, pod scope: the pod's CPU block (cpulist); else empty."""
+    pod_shared_pool: str = ""
+    """Pod-Level Resource Managers, pod scope: the block minus exclusive slices; else empty."""
 
     def container(self, name: str) -> ContainerAssignment:
         """The assignment of the container called ``name``; ``KeyError`` if there is none."""

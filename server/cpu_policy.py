@@ -27,9 +27,16 @@ from .cpu_assignment import (
     take_by_topology_numa_packed,
 )
 from .cpuset import CPUSet
-from .errors import AllocationError, ConfigError, PolicyOptionError, SMTAlignmentError, StateError
+from .errors import (
+    AllocationError,
+    ConfigError,
+    EmptyPodSharedPoolError,
+    PolicyOptionError,
+    SMTAlignmentError,
+    StateError,
+)
 from .hints import TopologyHint, iterate_masks
-from .pod import Container, Pod, QOSClass, qos_class
+from .pod import Container, Pod, QOSClass, is_exclusive_eligible, qos_class
 from .topology import Topology
 
 POLICY_NAME: Final = "static"
@@ -157,16 +164,24 @@ class CPUState:
     reusable: Mapping[str, CPUSet] = field(default_factory=lambda: MappingProxyType({}))
     """The kubelet's ``cpusToReuse``: CPUs of a pod's finished init containers that the pod's
     next containers may take again. In memory only, as in the kubelet."""
+    pod_entries: Mapping[str, CPUSet] = field(default_factory=lambda: MappingProxyType({}))
+    """KEP-5526 (pod scope): pod uid → the pod's CPU block (``podEntries``), out of the shared
+    pool for as long as any container of the pod is in the state."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assignments", _freeze(self.assignments))
         object.__setattr__(self, "reusable", MappingProxyType(dict(self.reusable)))
+        object.__setattr__(self, "pod_entries", MappingProxyType(dict(self.pod_entries)))
 
     def cpuset_of(self, pod_uid: str, container_name: str) -> CPUSet | None:
         return self.assignments.get(pod_uid, {}).get(container_name)
 
     def assigned_cpus(self) -> CPUSet:
-        return CPUSet().union(*(c for pod in self.assignments.values() for c in pod.values()))
+        """Every CPU out of the shared pool: container assignments and pod blocks."""
+        return CPUSet().union(
+            *(c for pod in self.assignments.values() for c in pod.values()),
+            *self.pod_entries.values(),
+        )
 
     def with_assignment(
         self, pod_uid: str, container_name: str, cpus: CPUSet
@@ -190,10 +205,14 @@ class StaticPolicy:
         options: StaticPolicyOptions = StaticPolicyOptions(),
         topology_manager_policy: str = "none",
         pod_level_resources: bool = True,
+        pod_level_resource_managers: bool = False,
     ) -> None:
         self.topology = topology
         self.options = options
         self.pod_level_resources = pod_level_resources
+        # KEP-5526 gate (alpha in v1.36, default off): pods with spec.resources get exclusive
+        # slices; off, such pods are admitted but get nothing exclusive.
+        self.pod_level_resource_managers = pod_level_resource_managers
         self._validate_options(topology_manager_policy)
         # full-pcpus-only hands CPUs out a physical core at a time.
         self.cpu_group_size = topology.cpus_per_core if options.full_pcpus_only else 1
@@ -301,6 +320,11 @@ class StaticPolicy:
             raise StateError(
                 f'not all reserved cpus: "{reserved}" are present in defaultCpuSet: "{default}"'
             )
+        for pod_uid, block in state.pod_entries.items():
+            if not default.isdisjoint(block):
+                raise StateError(
+                    f'pod: {pod_uid} cpuset: "{block}" overlaps with default cpuset "{default}"'
+                )
         for pod_uid, containers in state.assignments.items():
             for name, cpus in containers.items():
                 if not default.isdisjoint(cpus):
@@ -321,9 +345,14 @@ class StaticPolicy:
     def guaranteed_cpus(self, pod: Pod, container: Container) -> int:
         """Exclusive CPUs this container gets: its integer CPU request in a Guaranteed pod."""
         if self.pod_level_resources and pod.resources is not None:
-            # Up to v1.35 the static policy leaves pods with pod-level resources alone; the
-            # PodLevelResourceManagers path (KEP-5526) sizes them separately.
-            return 0
+            # Without the PodLevelResourceManagers gate the static policy leaves pods with
+            # pod-level resources alone (v1.34-v1.36 rule). With it, a container needs a
+            # Guaranteed pod, an integral pod-level CPU request (a fractional one disables
+            # exclusivity for the whole pod) and request == limit for its own CPU and memory.
+            if not self.pod_level_resource_managers:
+                return 0
+            if self.pod_level_cpus(pod) == 0 or not is_exclusive_eligible(container):
+                return 0
         if qos_class(pod, pod_level_resources=self.pod_level_resources) is not QOSClass.GUARANTEED:
             return 0
         cpu = container.resources.requests.get("cpu")
@@ -333,6 +362,54 @@ class StaticPolicy:
         if value * 1000 != cpu.milli_value():
             return 0
         return value
+
+    def is_pod_level(self, pod: Pod) -> bool:
+        """Does KEP-5526 apply to this pod (gate on, spec.resources set)?"""
+        return (
+            self.pod_level_resource_managers
+            and self.pod_level_resources
+            and pod.resources is not None
+        )
+
+    def pod_level_cpus(self, pod: Pod) -> int:
+        """The pod's CPU budget: ``spec.resources.requests.cpu`` if a whole number in a
+        Guaranteed pod, else 0 (``podGuaranteedCPUs`` for pod-level pods)."""
+        if pod.resources is None:
+            return 0
+        if qos_class(pod, pod_level_resources=True) is not QOSClass.GUARANTEED:
+            return 0
+        cpu = pod.resources.requests.get("cpu")
+        if cpu is None or cpu.value() * 1000 != cpu.milli_value():
+            return 0
+        return cpu.value()
+
+    def _pod_scope_error(self, pod: Pod, budget: int) -> str | None:
+        """``validatePodScopeResources``: why the pod's exclusive slices and its shared pool
+        cannot both fit the budget, or None."""
+        sidecars = 0
+        for c in pod.init_containers:
+            n = self.guaranteed_cpus(pod, c)
+            if pod.is_sidecar(c):
+                sidecars += n
+            elif n and n > budget - sidecars:
+                return (
+                    f"init container {c.name!r} needs {n} exclusive CPUs, but only "
+                    f"{budget - sidecars} of the pod's {budget} are left after its sidecars"
+                )
+            elif not n and budget - sidecars <= 0:
+                return f"init container {c.name!r} has no CPUs left in the pod's budget"
+        apps = sum(self.guaranteed_cpus(pod, c) for c in pod.containers)
+        shared = [
+            c.name
+            for c in (*pod.containers, *(i for i in pod.init_containers if pod.is_sidecar(i)))
+            if not self.guaranteed_cpus(pod, c)
+        ]
+        if shared and apps + sidecars >= budget:
+            return (
+                f"exclusive CPUs ({apps + sidecars}) use the whole pod budget ({budget}), "
+                f"leaving no shared pool for {', '.join(sorted(shared))}"
+            )
+        return None
 
     def pod_guaranteed_cpus(self, pod: Pod) -> int:
         """Pod-scope size: max(largest init peak, apps + sidecars), the kubelet's way."""
@@ -425,6 +502,7 @@ class StaticPolicy:
             default_cpuset=state.default_cpuset - cpus,
             assignments=state.with_assignment(pod.uid, container.name, cpus),
             reusable=state.reusable,
+            pod_entries=state.pod_entries,
         )
         return self._update_reuse(state, pod, container, cpus)
 
@@ -442,6 +520,7 @@ class StaticPolicy:
             default_cpuset=state.default_cpuset,
             assignments=state.assignments,
             reusable={pod.uid: updated},
+            pod_entries=state.pod_entries,
         )
 
     def remove_container(self, state: CPUState, pod_uid: str, container_name: str) -> CPUState:
@@ -449,6 +528,24 @@ class StaticPolicy:
         cpus = state.cpuset_of(pod_uid, container_name)
         if cpus is None:
             return state
+        if pod_uid in state.pod_entries:
+            # KEP-5526: slices stay in the pod's block; the block goes back to the shared pool
+            # only with the pod's last container.
+            assignments = dict(state.assignments)
+            remaining = {n: c for n, c in assignments[pod_uid].items() if n != container_name}
+            pod_entries = dict(state.pod_entries)
+            default = state.default_cpuset
+            if remaining:
+                assignments[pod_uid] = remaining
+            else:
+                del assignments[pod_uid]
+                default = default | pod_entries.pop(pod_uid)
+            return CPUState(
+                default_cpuset=default,
+                assignments=assignments,
+                reusable=state.reusable,
+                pod_entries=pod_entries,
+            )
         siblings = CPUSet().union(
             *(c for name, c in state.assignments.get(pod_uid, {}).items() if name != container_name)
         )
@@ -462,6 +559,7 @@ class StaticPolicy:
             default_cpuset=state.default_cpuset | (cpus - siblings),
             assignments=assignments,
             reusable=state.reusable,
+            pod_entries=state.pod_entries,
         )
 
     # -- hints ---------------------------------------------------------------------------------
@@ -484,6 +582,8 @@ class StaticPolicy:
 
     def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None:
         """Pod-scope CPU hints for the whole pod's exclusive CPUs."""
+        if self.is_pod_level(pod):
+            return self._pod_level_hints(state, pod)
         requested = self.pod_guaranteed_cpus(pod)
         if requested == 0:
             return None
@@ -499,6 +599,74 @@ class StaticPolicy:
             return self.generate_cpu_topology_hints(assigned, CPUSet(), requested)
         reusable = state.reusable.get(pod.uid, CPUSet()) | assigned
         return self.generate_cpu_topology_hints(self.available_cpus(state), reusable, requested)
+
+    def _pod_level_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None:
+        """KEP-5526 pod hints: sized by the pod budget; [] when the pod cannot be carved."""
+        budget = self.pod_level_cpus(pod)
+        if budget == 0:
+            return None
+        block = state.pod_entries.get(pod.uid)
+        if block is not None:
+            if len(block) != budget:
+                return []
+            return self.generate_cpu_topology_hints(block, CPUSet(), budget)
+        if self._pod_scope_error(pod, budget) is not None:
+            return []
+        return self.generate_cpu_topology_hints(self.available_cpus(state), CPUSet(), budget)
+
+    def allocate_pod(
+        self, state: CPUState, pod: Pod, numa_affinity: CPUSet | None = None
+    ) -> CPUState:
+        """KEP-5526 ``AllocatePod``: one NUMA-aligned block for the pod, carved into exclusive
+        slices and the pod shared pool; idempotent."""
+        budget = self.pod_level_cpus(pod)
+        if budget == 0:
+            return state
+        problem = self._pod_scope_error(pod, budget)
+        if problem is not None:
+            raise EmptyPodSharedPoolError(problem)
+        if self.options.full_pcpus_only:
+            # The pod total must be whole cores; the slices inside are not checked.
+            if budget % self.cpu_group_size != 0:
+                raise SMTAlignmentError(budget, self.cpu_group_size)
+            physical = len(self.available_physical_cpus(state))
+            if budget > physical:
+                raise SMTAlignmentError(
+                    budget, self.cpu_group_size, physical, caused_by_physical_cpus=True
+                )
+        if pod.uid in state.pod_entries:
+            return state
+        block = self._allocate_cpus(state, budget, numa_affinity, CPUSet())
+        entries: dict[str, CPUSet] = {}
+        sidecar_cpus = CPUSet()
+        for c in pod.init_containers:
+            n = self.guaranteed_cpus(pod, c)
+            if n:
+                cpus = self.take_by_topology(block - sidecar_cpus, n)
+                entries[c.name] = cpus
+                if pod.is_sidecar(c):
+                    sidecar_cpus = sidecar_cpus | cpus
+            elif not pod.is_sidecar(c):
+                # A shared standard init container runs before the apps: the whole block but
+                # the sidecars' slices is its to use.
+                entries[c.name] = block - sidecar_cpus
+        pool = block - sidecar_cpus
+        for c in pod.containers:
+            n = self.guaranteed_cpus(pod, c)
+            if n:
+                cpus = self.take_by_topology(pool, n)
+                entries[c.name] = cpus
+                pool = pool - cpus
+        for c in pod.all_containers():
+            entries.setdefault(c.name, pool)
+        assignments = dict(state.assignments)
+        assignments[pod.uid] = entries
+        return CPUState(
+            default_cpuset=state.default_cpuset - block,
+            assignments=assignments,
+            reusable=state.reusable,
+            pod_entries={**state.pod_entries, pod.uid: block},
+        )
 
     def generate_cpu_topology_hints(
         self, available: CPUSet, reusable: CPUSet, request: int
@@ -585,3 +753,14 @@ class NonePolicy:
 
     def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None:
         return None
+
+    def is_pod_level(self, pod: Pod) -> bool:
+        return False
+
+    def allocate_pod(
+        self, state: CPUState, pod: Pod, numa_affinity: CPUSet | None = None
+    ) -> CPUState:
+        return state
+
+    def guaranteed_cpus(self, pod: Pod, container: Container) -> int:
+        return 0

@@ -118,6 +118,13 @@ class TopologyAffinityError(AdmissionError):
         super().__init__(message)
 
 
+class EmptyPodSharedPoolError(AdmissionError):
+    """KEP-5526, pod scope: the exclusive slices would use the whole pod budget while a
+    container that needs the pod's shared pool exists."""
+
+    reason = "EmptyPodSharedPoolError"
+
+
 class AllocationError(AdmissionError):
     """The allocator could not hand out what was asked (an ``UnexpectedAdmissionError``)."""
 

@@ -83,6 +83,11 @@ class CPUPolicy(Protocol):
         self, state: CPUState, pod: Pod, container: Container
     ) -> list[TopologyHint] | None: ...
     def get_pod_topology_hints(self, state: CPUState, pod: Pod) -> list[TopologyHint] | None: ...
+    def is_pod_level(self, pod: Pod) -> bool: ...
+    def allocate_pod(
+        self, state: CPUState, pod: Pod, numa_affinity: CPUSet | None = None
+    ) -> CPUState: ...
+    def guaranteed_cpus(self, pod: Pod, container: Container) -> int: ...
 
 
 class MemoryPolicy(Protocol):
@@ -137,7 +142,7 @@ class ContainerView:
     affinity: CPUSet | None
     exclusive: bool
     isolation: str
-    """``node-exclusive`` or ``node-shared``."""
+    """``node-exclusive``, ``node-shared``, ``pod-exclusive`` or ``pod-shared``."""
     container_id: str = ""
     cgroup_path: str = ""
     memory: tuple[Block, ...] = ()
@@ -153,6 +158,10 @@ class PodView:
     namespace: str
     qos_class: str
     containers: tuple[ContainerView, ...]
+    pod_cpuset: CPUSet | None = None
+    """KEP-5526 pod scope: the pod's CPU block."""
+    pod_shared_pool: CPUSet | None = None
+    """KEP-5526 pod scope: the block minus the exclusive slices."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,7 @@ def build_cpu_policy(topology: Topology, config: Config) -> CPUPolicy:
         options=config.cpu_policy_options(),
         topology_manager_policy=config.topology_manager_policy,
         pod_level_resources=config.gate("PodLevelResources"),
+        pod_level_resource_managers=config.gate("PodLevelResourceManagers"),
     )
 
 
@@ -343,6 +353,10 @@ class Manager:
         if was != now:
             value = DELETE if now is None else entries_to_dict(now)
             changes.append((("cpu", "entries", touched), value))
+        was_block, block = old.cpu.pod_entries.get(touched), new.cpu.pod_entries.get(touched)
+        if was_block != block:
+            value = DELETE if block is None else {"cpuSet": str(block)}
+            changes.append((("cpu", "podEntries", touched), value))
         if old.memory != new.memory:
             # Encode only the touched pod's entry, not every pod's.
             one = MemoryState(
@@ -465,7 +479,12 @@ class Manager:
             )
             state = old
             pod_hint = None
-            if self.config.topology_manager_scope == SCOPE_POD and not container_name:
+            pod_scope = self.config.topology_manager_scope == SCOPE_POD and not container_name
+            if pod_scope and self.cpu_policy.is_pod_level(pod):
+                new, record = self._allocate_pod_level(old, pod, record, caller)
+                self._commit(old, new, pod.uid)
+                return self._pod_view(new, record)
+            if pod_scope:
                 pod_hint = self._admit(state, pod, None, caller)
             for c in containers:
                 hint = pod_hint or self._admit(state, pod, c, caller)
@@ -487,6 +506,43 @@ class Manager:
             new = ManagerState(cpu=state.cpu, memory=state.memory, pods=pods)
             self._commit(old, new, pod.uid)
             return self._pod_view(new, record)
+
+    def _allocate_pod_level(
+        self, old: ManagerState, pod: Pod, record: PodRecord, caller: Sequence[CallerHints]
+    ) -> tuple[ManagerState, PodRecord]:
+        """KEP-5526 ``admitUsingPodResources``: the pod's budget is merged once, and each
+        provider's ``AllocatePod`` carves the pod's block into exclusive slices and the pod
+        shared pool."""
+        providers, _ = self._providers(old, pod, None, caller)
+        merged, admit = self.topology_manager.merge(providers)
+        if not admit:
+            raise TopologyAffinityError(
+                "Pod Scope pod with pod-level resources failed admission under pod-scope "
+                "topology manager"
+            )
+        cpu = self.cpu_policy.allocate_pod(old.cpu, pod, merged.affinity)
+        memory = old.memory
+        allocate_pod = getattr(self.memory_policy, "allocate_pod", None)
+        if allocate_pod is not None:
+            memory = allocate_pod(old.memory, pod, merged.affinity, preferred=merged.preferred)
+        pod_level = pod.uid in cpu.pod_entries
+        for c in pod.all_containers():
+            isolation = ""
+            if pod_level:
+                exclusive = self.cpu_policy.guaranteed_cpus(pod, c) > 0
+                isolation = "pod-exclusive" if exclusive else "pod-shared"
+            if record.container(c.name) is None:
+                record = record.with_container(
+                    ContainerRecord(
+                        name=c.name,
+                        kind=_kind(pod, c),
+                        affinity=merged.affinity,
+                        isolation=isolation,
+                    )
+                )
+        pods = dict(old.pods)
+        pods[pod.uid] = record
+        return ManagerState(cpu=cpu, memory=memory, pods=pods), record
 
     def add_container(
         self, pod_uid: str, container_name: str, container_id: str, cgroup_path: str = ""
@@ -574,29 +630,42 @@ class Manager:
     def _container_view(
         self, state: ManagerState, pod_uid: str, record: ContainerRecord
     ) -> ContainerView:
-        exclusive = state.cpu.cpuset_of(pod_uid, record.name)
+        own = state.cpu.cpuset_of(pod_uid, record.name)
         pinned = self.memory_policy.numa_nodes_of(state.memory, pod_uid, record.name)
         mems = pinned if pinned is not None else self._all_mems
+        # A KEP-5526 pod-scope container records pod-exclusive or pod-shared; others follow
+        # the CPU state.
+        isolation = record.isolation or ("node-exclusive" if own is not None else "node-shared")
+        exclusive = isolation in ("node-exclusive", "pod-exclusive")
         return ContainerView(
             name=record.name,
             kind=record.kind,
-            cpuset_cpus=exclusive if exclusive is not None else state.cpu.default_cpuset,
+            cpuset_cpus=own if own is not None else state.cpu.default_cpuset,
             cpuset_mems=mems,
             affinity=record.affinity,
-            exclusive=exclusive is not None,
-            isolation="node-exclusive" if exclusive is not None else "node-shared",
+            exclusive=exclusive,
+            isolation=isolation,
             container_id=record.container_id,
             cgroup_path=record.cgroup_path,
             memory=state.memory.blocks_of(pod_uid, record.name) or (),
         )
 
     def _pod_view(self, state: ManagerState, record: PodRecord) -> PodView:
+        containers = tuple(self._container_view(state, record.uid, c) for c in record.containers)
+        block = state.cpu.pod_entries.get(record.uid)
+        pool = None
+        if block is not None:
+            pool = block.difference(
+                CPUSet().union(*(c.cpuset_cpus for c in containers if c.exclusive))
+            )
         return PodView(
             uid=record.uid,
             name=record.name,
             namespace=record.namespace,
             qos_class=record.qos_class,
-            containers=tuple(self._container_view(state, record.uid, c) for c in record.containers),
+            containers=containers,
+            pod_cpuset=block,
+            pod_shared_pool=pool,
         )
 
     def list(self, pod_uid: str | None = None) -> tuple[list[PodView], CPUSet]:

@@ -360,6 +360,17 @@ class Container:
     restart_policy: str | None = None
 
 
+def is_exclusive_eligible(container: Container) -> bool:
+    """KEP-5526: a container of a Guaranteed pod-level pod may get an exclusive slice only
+    when it is Guaranteed on its own: request == limit for both CPU and memory
+    (``IsContainerEquivalentQOSGuaranteed``)."""
+    req, lim = container.resources.requests, container.resources.limits
+    for name in ("cpu", "memory"):
+        if name not in req or name not in lim or req[name] != lim[name]:
+            return False
+    return True
+
+
 def cpu_request(container: Container) -> Quantity | None:
     """The container's cpu request (after defaulting, so a limit alone counts), or None."""
     return container.resources.requests.get(CPU)

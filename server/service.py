@@ -72,7 +72,12 @@ _KINDS: Final = {
     ContainerKind.SIDECAR: pb.SIDECAR,
     ContainerKind.APP: pb.APP,
 }
-_ISOLATIONS: Final = {"node-shared": pb.NODE_SHARED, "node-exclusive": pb.NODE_EXCLUSIVE}
+_ISOLATIONS: Final = {
+    "node-shared": pb.NODE_SHARED,
+    "node-exclusive": pb.NODE_EXCLUSIVE,
+    "pod-exclusive": pb.POD_EXCLUSIVE,
+    "pod-shared": pb.POD_SHARED,
+}
 
 # The Pod model reports manifest paths; requests name their fields differently.
 _MANIFEST_PATHS: Final = (
@@ -230,6 +235,8 @@ def container_to_proto(view: ContainerView) -> pb.ContainerAssignment:
         cpu_ids=view.cpuset_cpus.sorted() if view.exclusive else (),
         container_id=view.container_id,
         cgroup_path=view.cgroup_path,
+        # Only containers with CPUs of their own run without a CFS quota (KEP-5526 §3.4).
+        cfs_quota_disabled=view.exclusive,
     )
     if view.affinity is not None:
         msg.numa_affinity.CopyFrom(_topology_info(view.affinity))
@@ -252,6 +259,8 @@ def pod_to_proto(view: PodView) -> pb.PodAssignment:
         namespace=view.namespace,
         qos_class=view.qos_class,
         containers=[container_to_proto(c) for c in view.containers],
+        pod_cpuset="" if view.pod_cpuset is None else str(view.pod_cpuset),
+        pod_shared_pool="" if view.pod_shared_pool is None else str(view.pod_shared_pool),
     )
 
 

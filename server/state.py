@@ -52,6 +52,9 @@ class ContainerRecord:
     affinity: CPUSet | None = None
     container_id: str = ""
     cgroup_path: str = ""
+    isolation: str = ""
+    """``pod-exclusive`` or ``pod-shared`` for a container of a KEP-5526 pod-scope pod;
+    empty otherwise (node-exclusive or node-shared, read from the CPU state)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def cpu_state_to_dict(cpu: CPUState) -> dict[str, Any]:
     return {
         "defaultCpuSet": str(cpu.default_cpuset),
         "entries": {pod: entries_to_dict(c) for pod, c in cpu.assignments.items()},
+        "podEntries": {pod: {"cpuSet": str(block)} for pod, block in cpu.pod_entries.items()},
     }
 
 
@@ -125,6 +129,7 @@ def pod_to_dict(p: PodRecord) -> dict[str, Any]:
                 "affinity": None if c.affinity is None else str(c.affinity),
                 "containerId": c.container_id,
                 "cgroupPath": c.cgroup_path,
+                "isolation": c.isolation,
             }
             for c in p.containers
         ],
@@ -159,7 +164,15 @@ def cpu_state_from_dict(d: Any) -> CPUState:
         assignments[pod] = {
             name: _cpuset(cpus, f"cpu.entries.{pod}.{name}") for name, cpus in containers.items()
         }
-    return CPUState(default_cpuset=default, assignments=assignments)
+    pod_entries: dict[str, CPUSet] = {}
+    raw = d.get("podEntries", {})  # absent in states written without pod-level pods
+    if not isinstance(raw, dict):
+        raise ValueError("cpu.podEntries: must be an object")
+    for pod, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"cpu.podEntries.{pod}: must be an object")
+        pod_entries[pod] = _cpuset(entry.get("cpuSet"), f"cpu.podEntries.{pod}.cpuSet")
+    return CPUState(default_cpuset=default, assignments=assignments, pod_entries=pod_entries)
 
 
 def pods_from_dict(items: Any) -> dict[str, PodRecord]:
@@ -185,6 +198,7 @@ def pods_from_dict(items: Any) -> dict[str, PodRecord]:
                     else CPUSet.parse(_require(c, "affinity", str, cw), limit=MAX_NUMA_NODES),
                     container_id=_require(c, "containerId", str, cw),
                     cgroup_path=_require(c, "cgroupPath", str, cw),
+                    isolation=c.get("isolation", "") if isinstance(c.get("isolation"), str) else "",
                 )
             )
         uid = _require(p, "uid", str, where)

@@ -144,6 +144,7 @@ def exclusive(
         isolation="node-exclusive",
         cpu_ids=CPUSet.parse(cpus).sorted(),
         memory=tuple(memory),
+        cfs_quota_disabled=True,
     )
 
 

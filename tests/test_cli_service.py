@@ -100,6 +100,7 @@ def test_allocate_json(pinlet: Callable[..., int], capsys: pytest.CaptureFixture
         "container_id": "",
         "cgroup_path": "",
         "memory": [],
+        "cfs_quota_disabled": True,
     }
 
 

@@ -20,6 +20,8 @@ class Isolation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ISOLATION_UNSPECIFIED: _ClassVar[Isolation]
     NODE_SHARED: _ClassVar[Isolation]
     NODE_EXCLUSIVE: _ClassVar[Isolation]
+    POD_EXCLUSIVE: _ClassVar[Isolation]
+    POD_SHARED: _ClassVar[Isolation]
 CONTAINER_KIND_UNSPECIFIED: ContainerKind
 INIT: ContainerKind
 SIDECAR: ContainerKind
@@ -27,6 +29,8 @@ APP: ContainerKind
 ISOLATION_UNSPECIFIED: Isolation
 NODE_SHARED: Isolation
 NODE_EXCLUSIVE: Isolation
+POD_EXCLUSIVE: Isolation
+POD_SHARED: Isolation
 
 class ResourceRequirements(_message.Message):
     __slots__ = ("requests", "limits")
@@ -147,7 +151,7 @@ class AllocateRequest(_message.Message):
     def __init__(self, pod: _Optional[_Union[Pod, _Mapping]] = ..., container_name: _Optional[str] = ..., provider_hints: _Optional[_Iterable[_Union[ProviderHints, _Mapping]]] = ...) -> None: ...
 
 class ContainerAssignment(_message.Message):
-    __slots__ = ("name", "kind", "cpuset_cpus", "cpuset_mems", "numa_affinity", "exclusive", "isolation", "cpu_ids", "container_id", "cgroup_path", "memory")
+    __slots__ = ("name", "kind", "cpuset_cpus", "cpuset_mems", "numa_affinity", "exclusive", "isolation", "cpu_ids", "container_id", "cgroup_path", "memory", "cfs_quota_disabled")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CPUSET_CPUS_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +163,7 @@ class ContainerAssignment(_message.Message):
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     CGROUP_PATH_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
+    CFS_QUOTA_DISABLED_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: ContainerKind
     cpuset_cpus: str
@@ -170,7 +175,8 @@ class ContainerAssignment(_message.Message):
     container_id: str
     cgroup_path: str
     memory: _containers.RepeatedCompositeFieldContainer[ContainerMemory]
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ContainerKind, str]] = ..., cpuset_cpus: _Optional[str] = ..., cpuset_mems: _Optional[str] = ..., numa_affinity: _Optional[_Union[TopologyInfo, _Mapping]] = ..., exclusive: _Optional[bool] = ..., isolation: _Optional[_Union[Isolation, str]] = ..., cpu_ids: _Optional[_Iterable[int]] = ..., container_id: _Optional[str] = ..., cgroup_path: _Optional[str] = ..., memory: _Optional[_Iterable[_Union[ContainerMemory, _Mapping]]] = ...) -> None: ...
+    cfs_quota_disabled: bool
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ContainerKind, str]] = ..., cpuset_cpus: _Optional[str] = ..., cpuset_mems: _Optional[str] = ..., numa_affinity: _Optional[_Union[TopologyInfo, _Mapping]] = ..., exclusive: _Optional[bool] = ..., isolation: _Optional[_Union[Isolation, str]] = ..., cpu_ids: _Optional[_Iterable[int]] = ..., container_id: _Optional[str] = ..., cgroup_path: _Optional[str] = ..., memory: _Optional[_Iterable[_Union[ContainerMemory, _Mapping]]] = ..., cfs_quota_disabled: _Optional[bool] = ...) -> None: ...
 
 class ContainerMemory(_message.Message):
     __slots__ = ("memory_type", "size", "topology")
@@ -183,18 +189,22 @@ class ContainerMemory(_message.Message):
     def __init__(self, memory_type: _Optional[str] = ..., size: _Optional[int] = ..., topology: _Optional[_Union[TopologyInfo, _Mapping]] = ...) -> None: ...
 
 class PodAssignment(_message.Message):
-    __slots__ = ("uid", "name", "namespace", "qos_class", "containers")
+    __slots__ = ("uid", "name", "namespace", "qos_class", "containers", "pod_cpuset", "pod_shared_pool")
     UID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     QOS_CLASS_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    POD_CPUSET_FIELD_NUMBER: _ClassVar[int]
+    POD_SHARED_POOL_FIELD_NUMBER: _ClassVar[int]
     uid: str
     name: str
     namespace: str
     qos_class: str
     containers: _containers.RepeatedCompositeFieldContainer[ContainerAssignment]
-    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., qos_class: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ...) -> None: ...
+    pod_cpuset: str
+    pod_shared_pool: str
+    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., qos_class: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerAssignment, _Mapping]]] = ..., pod_cpuset: _Optional[str] = ..., pod_shared_pool: _Optional[str] = ...) -> None: ...
 
 class AllocateResponse(_message.Message):
     __slots__ = ("pod",)
