@@ -115,6 +115,14 @@ class MemoryPolicy(Protocol):
     def numa_nodes_of(
         self, state: MemoryState, pod_uid: str, container_name: str
     ) -> CPUSet | None: ...
+    def allocate_pod(
+        self,
+        state: MemoryState,
+        pod: Pod,
+        numa_affinity: CPUSet | None = None,
+        *,
+        preferred: bool = False,
+    ) -> MemoryState: ...
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,7 @@ def build_memory_policy(topology: Topology, config: Config) -> MemoryPolicy:
             topology,
             reserved_memory_bytes(config.reserved_memory),
             pod_level_resources=config.gate("PodLevelResources"),
+            pod_level_resource_managers=config.gate("PodLevelResourceManagers"),
         )
     return NoneMemoryPolicy(topology)
 
@@ -371,6 +380,24 @@ class Manager:
             entry = encoded.get("entries", {}).get(touched)
             if old.memory.assignments.get(touched) != new.memory.assignments.get(touched):
                 changes.append((("memory", "entries", touched), DELETE if entry is None else entry))
+            was_pod, now_pod = (
+                old.memory.pod_entries.get(touched),
+                new.memory.pod_entries.get(touched),
+            )
+            if was_pod != now_pod:
+                pod_entry = (
+                    memory_state_to_dict(
+                        MemoryState(
+                            machine_state={},
+                            pod_entries={} if now_pod is None else {touched: now_pod},
+                        )
+                    )
+                    .get("podEntries", {})
+                    .get(touched)
+                )
+                changes.append(
+                    (("memory", "podEntries", touched), DELETE if pod_entry is None else pod_entry)
+                )
         return changes
 
     # -- admission -----------------------------------------------------------------------------
@@ -521,10 +548,9 @@ class Manager:
                 "topology manager"
             )
         cpu = self.cpu_policy.allocate_pod(old.cpu, pod, merged.affinity)
-        memory = old.memory
-        allocate_pod = getattr(self.memory_policy, "allocate_pod", None)
-        if allocate_pod is not None:
-            memory = allocate_pod(old.memory, pod, merged.affinity, preferred=merged.preferred)
+        memory = self.memory_policy.allocate_pod(
+            old.memory, pod, merged.affinity, preferred=merged.preferred
+        )
         pod_level = pod.uid in cpu.pod_entries
         for c in pod.all_containers():
             isolation = ""

@@ -25,6 +25,15 @@ that the blocks of a pod always add up to what the pod holds (§5). pinlet deriv
 amount from the blocks in the state, which is what the kubelet's in-memory
 ``initContainersReusableMemory`` holds while one pod is admitted.
 
+With the ``PodLevelResourceManagers`` gate (KEP-5526, alpha in v1.36, default off), a Guaranteed
+pod with pod-level resources (``spec.resources``) is placed as a whole under the pod scope
+(:meth:`StaticMemoryPolicy.allocate_pod`): the machine is charged the pod-level request once,
+held by a **pod entry** (``podEntries``), and the containers' blocks are only accounting inside
+that budget, all on the pod's one NUMA mask, so every container gets the same ``cpuset.mems``.
+The pod entry goes back to the machine with the pod's last container. Under the container
+scope only the pod's individually Guaranteed containers get blocks of their own (docs
+pod-level-resource-managers.md §3.2, §3.3, §3.5, §3.6).
+
 Where the kubelet would dereference a missing table (a hugepage size one node lacks) and panic,
 pinlet reads zero; :meth:`StaticMemoryPolicy.default_machine_state` therefore lists every
 hugepage size on every node, as the kernel does under ``/sys/devices/system/node``.
@@ -38,9 +47,18 @@ from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from .cpuset import CPUSet
-from .errors import AllocationError, ConfigError, StateError
+from .errors import AllocationError, ConfigError, EmptyPodSharedPoolError, StateError
 from .hints import TopologyHint, is_narrower, iterate_masks
-from .pod import MEMORY, Container, Pod, QOSClass, is_hugepages, qos_class
+from .pod import (
+    MEMORY,
+    Container,
+    Pod,
+    QOSClass,
+    ResourceList,
+    is_exclusive_eligible,
+    is_hugepages,
+    qos_class,
+)
 from .quantity import Quantity, QuantityFormat
 from .topology import Topology
 
@@ -145,6 +163,11 @@ class MemoryState:
     """NUMA node id → its state; empty before :meth:`StaticMemoryPolicy.start`."""
     assignments: Assignments = field(default_factory=lambda: MappingProxyType({}))
     """Pod uid → container name → its blocks."""
+    pod_entries: Mapping[str, tuple[Block, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """KEP-5526 (pod scope): pod uid → the blocks of the pod's whole budget (``podEntries``).
+    These, not the pod's container blocks, are what the machine state is charged."""
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -153,6 +176,11 @@ class MemoryState:
             MappingProxyType({n: self.machine_state[n] for n in sorted(self.machine_state)}),
         )
         object.__setattr__(self, "assignments", _freeze_assignments(self.assignments))
+        object.__setattr__(
+            self,
+            "pod_entries",
+            MappingProxyType({pod: tuple(b) for pod, b in self.pod_entries.items()}),
+        )
 
     def blocks_of(self, pod_uid: str, container_name: str) -> tuple[Block, ...] | None:
         """The container's blocks, or None when it has none in the state."""
@@ -200,6 +228,20 @@ def _carve(nodes: Mapping[int, _Node], mask: tuple[int, ...], resource: str, siz
         size -= take
 
 
+def _check_block(nodes: Mapping[int, _Node], block: Block, owner: str) -> None:
+    """``validateState``'s checks of one block, node by node in the kubelet's order."""
+    for nid in block.numa_affinity:
+        if nid not in nodes:
+            raise StateError(
+                f"[memorymanager] ({owner}) the memory assignment uses the NUMA that does not exist"
+            )
+        if block.type not in nodes[nid].tables:
+            raise StateError(
+                f"[memorymanager] ({owner}) the memory assignment uses memory resource that "
+                "does not exist"
+            )
+
+
 def _release(nodes: Mapping[int, _Node], block: Block) -> None:
     """RemoveContainer for one block: uncount it and give its size back node by node."""
     size = block.size
@@ -218,6 +260,17 @@ def _release(nodes: Mapping[int, _Node], block: Block) -> None:
             table, reserved=table.reserved - give, free=table.free + give
         )
         size -= give
+
+
+def is_container_exclusive_eligible(container: Container) -> bool:
+    """KEP-5526: may this container of a Guaranteed pod-level pod have memory of its own?
+
+    The rule is ``IsContainerEquivalentQOSGuaranteed``, request == limit for both cpu and
+    memory, shared with the CPU manager (:func:`pinlet.server.pod.is_exclusive_eligible`) so
+    that both managers split a pod the same way. Unlike the CPU side, memory does not need a
+    whole number of CPUs: a Guaranteed container of 500m still gets its own memory block.
+    """
+    return is_exclusive_eligible(container)
 
 
 def hugepages_resource(page_size: int) -> str:
@@ -300,10 +353,15 @@ class StaticMemoryPolicy:
         reserved_memory: Mapping[int, Mapping[str, int]],
         *,
         pod_level_resources: bool = True,
+        pod_level_resource_managers: bool = False,
     ) -> None:
-        """``pod_level_resources`` is the ``PodLevelResources`` feature gate (on since v1.34)."""
+        """``pod_level_resources`` is the ``PodLevelResources`` feature gate (on since v1.34),
+        ``pod_level_resource_managers`` the ``PodLevelResourceManagers`` gate (KEP-5526, alpha
+        in v1.36, off by default; it has no effect while ``PodLevelResources`` is off, since
+        ``spec.resources`` is then ignored altogether)."""
         self.topology = topology
         self.pod_level_resources = pod_level_resources
+        self.pod_level_resource_managers = pod_level_resource_managers
         total_reserved = sum(r.get(MEMORY, 0) for r in reserved_memory.values())
         if total_reserved <= 0:
             # NewPolicyStatic: without a system reservation the whole node would be handed
@@ -414,49 +472,69 @@ class StaticMemoryPolicy:
     def start(self, state: MemoryState | None = None) -> MemoryState:
         """``validateState``: a fresh state, or the restored one if replaying it agrees."""
         if state is None or not state.machine_state:
-            if state is not None and state.assignments:
+            if state is not None and (state.assignments or state.pod_entries):
                 raise StateError(EMPTY_MACHINE_STATE)
             return MemoryState(machine_state=self._default)
 
         expected = _thaw(self._default)
+        # A pod-scope pod-level pod charged the machine its pod entry, once; its containers'
+        # blocks are accounting inside that budget and are checked but not replayed.
+        for pod_uid, blocks in state.pod_entries.items():
+            for b in blocks:
+                _check_block(expected, b, f"pod: {pod_uid}")
+                _carve(expected, tuple(b.numa_affinity), b.type, b.size)
         for pod_uid, containers in state.assignments.items():
             for name, blocks in containers.items():
                 for b in blocks:
-                    # Checked node by node in the kubelet's order, then replayed as allocated.
-                    for nid in b.numa_affinity:
-                        if nid not in expected:
-                            raise StateError(
-                                f"[memorymanager] (pod: {pod_uid}, container: {name}) the memory "
-                                "assignment uses the NUMA that does not exist"
-                            )
-                        if b.type not in expected[nid].tables:
-                            raise StateError(
-                                f"[memorymanager] (pod: {pod_uid}, container: {name}) the memory "
-                                "assignment uses memory resource that does not exist"
-                            )
-                    _carve(expected, tuple(b.numa_affinity), b.type, b.size)
+                    _check_block(expected, b, f"pod: {pod_uid}, container: {name}")
+                    if pod_uid not in state.pod_entries:
+                        _carve(expected, tuple(b.numa_affinity), b.type, b.size)
         if not _machine_states_equal(state.machine_state, _freeze_machine(expected)):
             raise StateError(MACHINE_STATE_DIFFERS)
         return state
 
     # -- sizing --------------------------------------------------------------------------------
 
-    def _eligible(self, pod: Pod) -> bool:
-        # Only Guaranteed pods are pinned. Pods with pod-level resources are left alone in
-        # v1.34/1.35 (the PodLevelResourceManagers path sizes them separately).
-        if self.pod_level_resources and pod.resources is not None:
-            return False
+    def _has_pod_level_resources(self, pod: Pod) -> bool:
+        # With PodLevelResources off the kubelet ignores spec.resources altogether.
+        return self.pod_level_resources and pod.resources is not None
+
+    def is_pod_level(self, pod: Pod) -> bool:
+        """Does KEP-5526 apply to this pod (gate on, ``spec.resources`` set)?"""
+        return self.pod_level_resource_managers and self._has_pod_level_resources(pod)
+
+    def _guaranteed(self, pod: Pod) -> bool:
+        # Only Guaranteed pods are pinned; with pod-level resources the pod-level values decide.
         qos = qos_class(pod, pod_level_resources=self.pod_level_resources)
         return qos is QOSClass.GUARANTEED
+
+    def _eligible(self, pod: Pod, container: Container) -> bool:
+        """Container scope: does ``container`` get blocks of its own?"""
+        if self._has_pod_level_resources(pod):
+            # Without PodLevelResourceManagers such pods are admitted but left alone (the
+            # v1.34-v1.36 rule); with it, only the pod's individually Guaranteed containers are
+            # pinned and the others share the node, bounded by the pod cgroup.
+            if not self.pod_level_resource_managers:
+                return False
+            return self._guaranteed(pod) and is_container_exclusive_eligible(container)
+        return self._guaranteed(pod)
 
     def _known_resources(self, state: MemoryState) -> frozenset[str]:
         return frozenset(r for s in state.machine_state.values() for r in s.memory_map)
 
     def _requested(self, state: MemoryState, container: Container) -> dict[str, int]:
         """``getRequestedResources``: the container's memory and hugepages requests in bytes."""
+        return self._sizes(state, container.resources.requests)
+
+    def _pod_budget(self, state: MemoryState, pod: Pod) -> dict[str, int]:
+        """KEP-5526: the pod-level memory and hugepages requests in bytes, the pod's budget."""
+        assert pod.resources is not None
+        return self._sizes(state, pod.resources.requests)
+
+    def _sizes(self, state: MemoryState, requests: ResourceList) -> dict[str, int]:
         known = self._known_resources(state)
         out: dict[str, int] = {}
-        for name, quantity in container.resources.requests.items():
+        for name, quantity in requests.items():
             if name != MEMORY and not is_hugepages(name):
                 continue
             value = _as_int64(quantity)
@@ -518,7 +596,7 @@ class StaticMemoryPolicy:
         self, state: MemoryState, pod: Pod, container: Container
     ) -> dict[str, list[TopologyHint]] | None:
         """Container-scope hints per resource; None = no preference, {} = no mask qualifies."""
-        if not self._eligible(pod):
+        if not self._eligible(pod, container):
             return None
         try:
             requested = self._requested(state, container)
@@ -536,8 +614,16 @@ class StaticMemoryPolicy:
     def get_pod_topology_hints(
         self, state: MemoryState, pod: Pod
     ) -> dict[str, list[TopologyHint]] | None:
-        """Pod-scope hints for the whole pod's memory."""
-        if not self._eligible(pod):
+        """Pod-scope hints for the whole pod's memory; ``{resource: []}`` = unsatisfiable.
+
+        A pod with pod-level resources is sized by them (KEP-5526, with the gate on); others by
+        their containers.
+        """
+        if self._has_pod_level_resources(pod):
+            if not self.pod_level_resource_managers:
+                return None
+            return self._pod_level_hints(state, pod)
+        if not self._guaranteed(pod):
             return None
         try:
             requested = self._pod_requested(state, pod)
@@ -553,6 +639,80 @@ class StaticMemoryPolicy:
                 return _regenerate_hints(blocks, requested)
         # No container of the pod holds memory yet, so there is nothing to reuse.
         return self._calculate_hints(state.machine_state, requested, {})
+
+    def _pod_level_hints(
+        self, state: MemoryState, pod: Pod
+    ) -> dict[str, list[TopologyHint]] | None:
+        """KEP-5526 ``GetPodTopologyHints``: masks for the pod budget, [] where the pod's
+        exclusive blocks would leave its shared pool empty."""
+        if not self._guaranteed(pod):
+            return None
+        try:
+            budget = self._pod_budget(state, pod)
+            empty = self._empty_pools(state, pod, budget)
+        except MemoryAllocationError:
+            return None  # as for a container: logged, no preference
+        if not budget:
+            return None
+        entry = state.pod_entries.get(pod.uid)
+        if entry is not None:
+            return _regenerate_hints(entry, budget)
+        hints = self._calculate_hints(state.machine_state, budget, {})
+        # An empty list cannot be merged, so restricted and single-numa-node refuse the pod
+        # with a TopologyAffinityError; best-effort admits it and allocate_pod refuses it.
+        for resource in empty:
+            hints[resource] = []
+        return hints
+
+    def _empty_pools(
+        self, state: MemoryState, pod: Pod, budget: Mapping[str, int]
+    ) -> dict[str, str]:
+        """``validatePodScopeResources`` per resource: resource → why the pod's exclusive
+        blocks and its shared pool cannot both fit the budget (the CPU manager's rules).
+
+        Sidecars keep running, so their exclusive memory is gone for the containers after
+        them; a standard init container finishes first, so it only competes with sidecars.
+        """
+        exclusive = {
+            c.name: self._requested(state, c) if is_container_exclusive_eligible(c) else None
+            for c in pod.all_containers()
+        }
+        shared = [
+            c.name
+            for c in (*pod.containers, *(i for i in pod.init_containers if pod.is_sidecar(i)))
+            if exclusive[c.name] is None
+        ]
+        problems: dict[str, str] = {}
+        for resource, total in budget.items():
+            sidecars = 0
+            for c in pod.init_containers:
+                own = exclusive[c.name]
+                if pod.is_sidecar(c):
+                    sidecars += 0 if own is None else own.get(resource, 0)
+                elif own is not None and own.get(resource, 0) > total - sidecars:
+                    problems[resource] = (
+                        f"[memorymanager] init container {c.name!r} needs "
+                        f"{_quantity(own[resource])} of exclusive {resource}, but only "
+                        f"{_quantity(total - sidecars)} of the pod's {_quantity(total)} are left "
+                        "after its sidecars"
+                    )
+                    break
+                elif own is None and total - sidecars <= 0:
+                    problems[resource] = (
+                        f"[memorymanager] init container {c.name!r} has no {resource} left in "
+                        f"the pod's {_quantity(total)} after its sidecars"
+                    )
+                    break
+            if resource in problems:
+                continue
+            apps = sum((exclusive[c.name] or {}).get(resource, 0) for c in pod.containers)
+            if shared and apps + sidecars >= total:
+                problems[resource] = (
+                    f"[memorymanager] exclusive {resource} ({_quantity(apps + sidecars)}) uses the "
+                    f"whole pod budget ({_quantity(total)}), leaving no shared pool for "
+                    f"{', '.join(sorted(shared))}"
+                )
+        return problems
 
     def _calculate_hints(
         self,
@@ -650,14 +810,119 @@ class StaticMemoryPolicy:
         ``numa_affinity`` / ``preferred`` are the hint the topology manager stored for the
         container (``GetAffinity``); ``None`` means it had no preference.
         """
-        if not self._eligible(pod):
+        if not self._eligible(pod, container):
             return state
-        if state.blocks_of(pod.uid, container.name) is not None:
+        if state.blocks_of(pod.uid, container.name) is not None or pod.uid in state.pod_entries:
+            # A pod placed as a whole already holds its budget; nothing more is charged.
             return state
         requested = self._requested(state, container)
-        machine_state = state.machine_state
         reusable = self._reusable(state, pod, container)
+        bits = self._placement(state.machine_state, requested, reusable, numa_affinity, preferred)
+        mask = CPUSet(bits)
 
+        nodes = _thaw(state.machine_state)
+        blocks: list[Block] = []
+        for resource, size in requested.items():
+            blocks.append(Block(numa_affinity=bits, type=resource, size=size))
+            reused = min(size, reusable.get((mask, resource), 0))
+            _carve(nodes, bits, resource, size - reused)
+
+        pod_blocks = dict(state.assignments.get(pod.uid, {}))
+        pod_blocks[container.name] = tuple(blocks)
+        _shrink_init_blocks(pod_blocks, pod, container, blocks)
+        assignments = dict(state.assignments)
+        assignments[pod.uid] = pod_blocks
+        return MemoryState(
+            machine_state=_freeze_machine(nodes),
+            assignments=assignments,
+            pod_entries=state.pod_entries,
+        )
+
+    def allocate_pod(
+        self,
+        state: MemoryState,
+        pod: Pod,
+        numa_affinity: CPUSet | None = None,
+        *,
+        preferred: bool = False,
+    ) -> MemoryState:
+        """KEP-5526 ``AllocatePod``: place a Guaranteed pod-level pod as a whole; idempotent.
+
+        The machine is charged the pod budget once, on one NUMA mask (the pod's hint, widened
+        as :meth:`allocate` widens it), and that budget is held by the pod entry. Every
+        container gets blocks on the same mask, sized as its share of the budget (§3.2):
+        an eligible container its own requests; a shared standard init container the budget
+        less the eligible sidecars started before it; shared apps and sidecars, the pod's
+        shared pool (budget less eligible sidecars and apps), each a block of that size.
+        Pods outside KEP-5526 (gate off, no ``spec.resources``, not Guaranteed) are left to
+        the per-container :meth:`allocate`.
+        """
+        if not self.is_pod_level(pod) or not self._guaranteed(pod):
+            return state
+        if pod.uid in state.pod_entries or any(
+            state.blocks_of(pod.uid, c.name) is not None for c in pod.all_containers()
+        ):
+            # Already placed: as a whole, or container by container under the container
+            # scope, whose blocks already hold the pod's memory.
+            return state
+        budget = self._pod_budget(state, pod)
+        if not budget:
+            return state
+        problems = self._empty_pools(state, pod, budget)
+        if problems:
+            raise EmptyPodSharedPoolError("; ".join(problems.values()))
+        bits = self._placement(state.machine_state, budget, {}, numa_affinity, preferred)
+
+        nodes = _thaw(state.machine_state)
+        for resource, size in budget.items():
+            _carve(nodes, bits, resource, size)
+
+        def sized(amounts: Mapping[str, int]) -> tuple[Block, ...]:
+            # In the budget's resource order; an eligible container gets no block for a
+            # resource it does not request.
+            return tuple(Block(bits, r, amounts[r]) for r in budget if r in amounts)
+
+        entries: dict[str, tuple[Block, ...]] = {}
+        sidecars = dict.fromkeys(budget, 0)
+        for c in pod.init_containers:
+            if is_container_exclusive_eligible(c):
+                own = self._requested(state, c)
+                entries[c.name] = sized(own)
+                if pod.is_sidecar(c):
+                    for r in budget:
+                        sidecars[r] += own.get(r, 0)
+            elif not pod.is_sidecar(c):
+                entries[c.name] = sized({r: budget[r] - sidecars[r] for r in budget})
+        pool = {r: budget[r] - sidecars[r] for r in budget}
+        for c in pod.containers:
+            if is_container_exclusive_eligible(c):
+                own = self._requested(state, c)
+                entries[c.name] = sized(own)
+                for r in budget:
+                    pool[r] -= own.get(r, 0)
+        for c in pod.all_containers():
+            entries.setdefault(c.name, sized(pool))
+
+        assignments = dict(state.assignments)
+        assignments[pod.uid] = entries
+        return MemoryState(
+            machine_state=_freeze_machine(nodes),
+            assignments=assignments,
+            pod_entries={
+                **state.pod_entries,
+                pod.uid: tuple(Block(bits, r, size) for r, size in budget.items()),
+            },
+        )
+
+    def _placement(
+        self,
+        machine_state: Mapping[int, NUMANodeState],
+        requested: Mapping[str, int],
+        reusable: Mapping[tuple[CPUSet, str], int],
+        numa_affinity: CPUSet | None,
+        preferred: bool,
+    ) -> tuple[int, ...]:
+        """The NUMA nodes to carve ``requested`` from: the hint, defaulted or widened."""
         mask, is_preferred = numa_affinity, preferred
         if mask is None:
             # No preference from the topology manager: the best own hint, found the way the
@@ -697,42 +962,52 @@ class StaticMemoryPolicy:
         bits = _mask_bits(mask)
         if len(bits) > 1 and any(_breaks_group(machine_state[n], bits) for n in bits):
             raise MemoryAllocationError(VIOLATES_NUMA_ALLOCATION)
-
-        nodes = _thaw(machine_state)
-        blocks: list[Block] = []
-        for resource, size in requested.items():
-            blocks.append(Block(numa_affinity=bits, type=resource, size=size))
-            reused = min(size, reusable.get((mask, resource), 0))
-            _carve(nodes, bits, resource, size - reused)
-
-        pod_blocks = dict(state.assignments.get(pod.uid, {}))
-        pod_blocks[container.name] = tuple(blocks)
-        _shrink_init_blocks(pod_blocks, pod, container, blocks)
-        assignments = dict(state.assignments)
-        assignments[pod.uid] = pod_blocks
-        return MemoryState(machine_state=_freeze_machine(nodes), assignments=assignments)
+        return bits
 
     def remove_container(
         self, state: MemoryState, pod_uid: str, container_name: str
     ) -> MemoryState:
-        """Release a container's blocks; idempotent."""
+        """Release a container's blocks; idempotent.
+
+        A container of a pod placed as a whole only drops its accounting blocks: the pod's
+        budget stays reserved (a restarting container finds it again) and goes back to the
+        machine with the pod's last container.
+        """
         blocks = state.blocks_of(pod_uid, container_name)
         if blocks is None:
             return state
-        nodes = _thaw(state.machine_state)
-        for b in blocks:
-            _release(nodes, b)
         assignments = dict(state.assignments)
         remaining = {n: b for n, b in assignments[pod_uid].items() if n != container_name}
         if remaining:
             assignments[pod_uid] = remaining
         else:
             del assignments[pod_uid]
-        return MemoryState(machine_state=_freeze_machine(nodes), assignments=assignments)
+        pod_entries = state.pod_entries
+        entry = pod_entries.get(pod_uid)
+        if entry is not None:
+            if remaining:
+                return MemoryState(
+                    machine_state=state.machine_state,
+                    assignments=assignments,
+                    pod_entries=pod_entries,
+                )
+            # The pod's last container: what the machine was charged is the pod's budget.
+            blocks = entry
+            pod_entries = {p: b for p, b in pod_entries.items() if p != pod_uid}
+        nodes = _thaw(state.machine_state)
+        for b in blocks:
+            _release(nodes, b)
+        return MemoryState(
+            machine_state=_freeze_machine(nodes), assignments=assignments, pod_entries=pod_entries
+        )
 
     def numa_nodes_of(self, state: MemoryState, pod_uid: str, container_name: str) -> CPUSet | None:
         """``GetMemoryNUMANodes``: the container's ``cpuset.mems``, None when it has no blocks."""
         return _numa_nodes_of(state, pod_uid, container_name)
+
+
+def _quantity(size: int) -> str:
+    return str(Quantity(size, QuantityFormat.BINARY_SI))
 
 
 def _numa_nodes_of(state: MemoryState, pod_uid: str, container_name: str) -> CPUSet | None:
@@ -872,7 +1147,7 @@ class NoneMemoryPolicy:
         return MappingProxyType({})
 
     def start(self, state: MemoryState | None = None) -> MemoryState:
-        if state is not None and state.assignments:
+        if state is not None and (state.assignments or state.pod_entries):
             raise StateError("the None policy has no memory assignments, but the state has some")
         return MemoryState(machine_state={})
 
@@ -891,6 +1166,16 @@ class NoneMemoryPolicy:
         state: MemoryState,
         pod: Pod,
         container: Container,
+        numa_affinity: CPUSet | None = None,
+        *,
+        preferred: bool = False,
+    ) -> MemoryState:
+        return state
+
+    def allocate_pod(
+        self,
+        state: MemoryState,
+        pod: Pod,
         numa_affinity: CPUSet | None = None,
         *,
         preferred: bool = False,
@@ -917,8 +1202,16 @@ _TABLE_FIELDS: Final = (
 )
 
 
+def _blocks_to_list(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    return [{"numaAffinity": list(b.numa_affinity), "type": b.type, "size": b.size} for b in blocks]
+
+
 def memory_state_to_dict(state: MemoryState) -> dict[str, Any]:
-    """The state shaped like the kubelet's ``memory_manager_state`` (without policy/checksum)."""
+    """The state shaped like the kubelet's ``memory_manager_state`` (without policy/checksum).
+
+    ``podEntries`` (pod uid → ``{"memoryBlocks": [...]}``) is the v2 checkpoint's field for
+    KEP-5526 pod budgets.
+    """
     return {
         "machineState": {
             str(nid): {
@@ -932,14 +1225,12 @@ def memory_state_to_dict(state: MemoryState) -> dict[str, Any]:
             for nid, s in state.machine_state.items()
         },
         "entries": {
-            pod: {
-                name: [
-                    {"numaAffinity": list(b.numa_affinity), "type": b.type, "size": b.size}
-                    for b in blocks
-                ]
-                for name, blocks in containers.items()
-            }
+            pod: {name: _blocks_to_list(blocks) for name, blocks in containers.items()}
             for pod, containers in state.assignments.items()
+        },
+        "podEntries": {
+            pod: {"memoryBlocks": _blocks_to_list(blocks)}
+            for pod, blocks in state.pod_entries.items()
         },
     }
 
@@ -1004,25 +1295,35 @@ def memory_state_from_dict(d: Any, where: str = "memory") -> MemoryState:
     assignments: dict[str, dict[str, tuple[Block, ...]]] = {}
     for pod, raw_containers in raw_entries.items():
         pw = f"{where}.entries.{pod}"
-        containers: dict[str, tuple[Block, ...]] = {}
-        for name, raw_blocks in _object(raw_containers, pw).items():
-            cw = f"{pw}.{name}"
-            if not isinstance(raw_blocks, list):
-                raise ValueError(f"{cw}: must be a list of blocks")
-            blocks = []
-            for i, raw_block in enumerate(raw_blocks):
-                bw = f"{cw}[{i}]"
-                block = _object(raw_block, bw)
-                kind = _field(block, "type", bw)
-                if not isinstance(kind, str) or not kind:
-                    raise ValueError(f"{bw}.type: must be a resource name")
-                blocks.append(
-                    Block(
-                        numa_affinity=_ids(_field(block, "numaAffinity", bw), f"{bw}.numaAffinity"),
-                        type=kind,
-                        size=_count(_field(block, "size", bw), f"{bw}.size"),
-                    )
-                )
-            containers[name] = tuple(blocks)
-        assignments[pod] = containers
-    return MemoryState(machine_state=machine, assignments=assignments)
+        assignments[pod] = {
+            name: _blocks(raw_blocks, f"{pw}.{name}")
+            for name, raw_blocks in _object(raw_containers, pw).items()
+        }
+    # States written before KEP-5526, or without pod-level pods, have no "podEntries".
+    raw_pod_entries = _object(top.get("podEntries", {}), f"{where}.podEntries")
+    pod_entries: dict[str, tuple[Block, ...]] = {}
+    for pod, raw_entry in raw_pod_entries.items():
+        pw = f"{where}.podEntries.{pod}"
+        entry = _object(raw_entry, pw)
+        pod_entries[pod] = _blocks(_field(entry, "memoryBlocks", pw), f"{pw}.memoryBlocks")
+    return MemoryState(machine_state=machine, assignments=assignments, pod_entries=pod_entries)
+
+
+def _blocks(raw_blocks: Any, where: str) -> tuple[Block, ...]:
+    if not isinstance(raw_blocks, list):
+        raise ValueError(f"{where}: must be a list of blocks")
+    blocks = []
+    for i, raw_block in enumerate(raw_blocks):
+        bw = f"{where}[{i}]"
+        block = _object(raw_block, bw)
+        kind = _field(block, "type", bw)
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"{bw}.type: must be a resource name")
+        blocks.append(
+            Block(
+                numa_affinity=_ids(_field(block, "numaAffinity", bw), f"{bw}.numaAffinity"),
+                type=kind,
+                size=_count(_field(block, "size", bw), f"{bw}.size"),
+            )
+        )
+    return tuple(blocks)
