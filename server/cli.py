@@ -383,12 +383,22 @@ def _list(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
             sys.stdout.write(_table(("POD", "CONTAINER", "KIND", "CPUS"), rows, indent="  "))
         else:
             print("  no exclusive containers")
+    for p in pods:
+        if not p.pod_cpuset:
+            continue
+        # Pod-Level Resource Managers, pod scope: the pod's own block and shared pool.
+        print(
+            f"\npod {p.namespace}/{p.name}: block cpus {_cpus_text(p.pod_cpuset)}, "
+            f"pod shared pool {_cpus_text(p.pod_shared_pool)}"
+        )
+        rows = [(c.name, c.kind, c.isolation, c.cpuset_cpus) for c in p.containers]
+        sys.stdout.write(_table(("CONTAINER", "KIND", "ISOLATION", "CPUS"), rows, indent="  "))
     print(f"\nshared pool: cpus {_cpus_text(shared_pool)}")
     shared = [
         (f"{p.namespace}/{p.name}", c.name, c.kind, _nodes_text(c.numa_affinity))
         for p in pods
         for c in p.containers
-        if not c.exclusive
+        if c.isolation == "node-shared"
     ]
     if shared:
         sys.stdout.write(_table(("POD", "CONTAINER", "KIND", "NUMA"), shared, indent="  "))

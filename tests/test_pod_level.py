@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import InProcess
+from conftest import Daemon, InProcess
 
 from pinlet.client import (
     PinletClient,
@@ -250,3 +250,59 @@ def test_restart_keeps_pod_entries(tmp_path: Path) -> None:
     assert after == before
     assert second.state.cpu.pod_entries == first.state.cpu.pod_entries
     assert str(second.state.cpu.default_cpuset) == "0,5-16,21-31"
+
+
+def test_daemon_restart_keeps_the_pod_block(start_daemon: Callable[..., Daemon]) -> None:
+    """pinlet serve with the pod-scope config: after SIGTERM and a restart on the same state
+    directory, the block, the slices and the pod shared pool are all still there."""
+    args = ("--config", str(EXAMPLES / "kubelet-config-pod-scope.yaml"))
+    daemon = start_daemon(*args)
+    spec = load_pod_manifest(DATABASE)
+    with PinletClient(str(daemon.socket_path)) as client:
+        before = client.allocate(spec)
+    assert daemon.terminate() == 0
+    daemon = start_daemon(*args, socket_path=daemon.socket_path, state_dir=daemon.state_dir)
+    with PinletClient(str(daemon.socket_path)) as client:
+        pods, shared = client.list_assignments()
+    assert pods == [before]
+    assert (before.pod_cpuset, before.pod_shared_pool, shared) == (
+        "1-4,17-20",
+        "4,20",
+        "0,5-16,21-31",
+    )
+
+
+def test_cli_lists_the_pod_block(
+    serve_in_process: Callable[..., InProcess], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'pinlet list' shows a pod-scope pod's block, its shared pool and who runs where."""
+    from pinlet.server.cli import main
+
+    server = serve_in_process(config=config("pod"), topology=MACHINE)
+    sock = str(server.socket_path)
+    assert main(["--socket", sock, "allocate", "-f", str(DATABASE)]) == 0
+    capsys.readouterr()
+    assert main(["--socket", sock, "list"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    start = lines.index(
+        [
+            "pod",
+            "default/tightly-coupled-database:",
+            "block",
+            "cpus",
+            "1-4,17-20,",
+            "pod",
+            "shared",
+            "pool",
+            "4,20",
+        ]
+    )
+    assert lines[start + 2 : start + 5] == [
+        ["metrics-exporter", "sidecar", "pod-shared", "4,20"],
+        ["backup-agent", "sidecar", "pod-shared", "4,20"],
+        ["database", "app", "pod-exclusive", "1-3,17-19"],
+    ]
+    assert lines[start + 6 :][:2] == [
+        ["shared", "pool:", "cpus", "0,5-16,21-31"],
+        ["no", "shared", "containers"],
+    ]
