@@ -11,17 +11,22 @@ The tree::
     ├── CheckpointError           the checkpoint file cannot be read or written (``path`` named)
     │   ├── CorruptCheckpointError   damaged or not a pinlet checkpoint (``reason``); delete it
     │   └── CheckpointVersionError   a format version this build does not read (``version``)
-    └── AdmissionError            the pod cannot be admitted; ``reason`` is the kubelet's reason
-        ├── SMTAlignmentError     full-pcpus-only refused the request (reason SMTAlignmentError)
-        ├── TopologyAffinityError no NUMA placement satisfies the topology policy
-        └── AllocationError       the allocator ran out (reason UnexpectedAdmissionError)
-            ├── NotEnoughCPUsError
-            └── CPUAllocationFailedError
+    ├── AdmissionError            the pod cannot be admitted; ``reason`` is the kubelet's reason
+    │   ├── SMTAlignmentError     full-pcpus-only refused the request (reason SMTAlignmentError)
+    │   ├── TopologyAffinityError no NUMA placement satisfies the topology policy
+    │   └── AllocationError       the allocator ran out (reason UnexpectedAdmissionError)
+    │       ├── NotEnoughCPUsError
+    │       └── CPUAllocationFailedError
+    └── CgroupError               the cgroup filesystem cannot be used as asked (layout, path)
+        ├── CgroupNotFoundError   the cgroup directory is gone (the container died)
+        └── CgroupWriteError      the kernel refused a cgroup write (``path``, ``value``, ``errno``)
 
 Messages are the kubelet's own texts where it has them, so operators can search for them.
 """
 
 from __future__ import annotations
+
+import errno as _errno
 
 
 class PinletError(Exception):
@@ -191,3 +196,48 @@ class CheckpointVersionError(CheckpointError):
         )
         self.version = version
         self.supported = supported
+
+
+class CgroupError(PinletError):
+    """The cgroup filesystem cannot be used as asked: no cpuset hierarchy, a path outside it."""
+
+
+class CgroupNotFoundError(CgroupError):
+    """The cgroup directory (or its file) does not exist; for a container, it has exited."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path}: cgroup does not exist (the container has probably exited)")
+        self.path = path
+
+
+# Why each errno comes back from a cpuset write, as observed on a real v1 hierarchy and in the
+# kernel's cpuset.c; operators see these words instead of a bare "Permission denied".
+_CGROUP_ERRNO_REASONS = {
+    _errno.EACCES: "not a subset of the parent cgroup's cpuset (or read-only root)",
+    _errno.ERANGE: "CPU not present on this machine",
+    _errno.ENOSPC: "would leave tasks with an empty cpuset",
+    _errno.EBUSY: "a child cgroup still uses CPUs being removed",
+    _errno.EINVAL: "malformed value or node not online",
+}
+
+
+class CgroupWriteError(CgroupError):
+    """Writing ``value`` to the cgroup file ``path`` failed.
+
+    ``errno`` is the kernel's errno, or ``None`` when pinlet refused the write before making it
+    (``reason`` then says why).
+    """
+
+    def __init__(self, path: str, value: str, errno: int | None, reason: str | None = None) -> None:
+        if reason is None:
+            reason = _CGROUP_ERRNO_REASONS.get(errno or 0, "the kernel refused the write")
+        code = (
+            "refused by pinlet"
+            if errno is None
+            else f"{_errno.errorcode.get(errno, 'errno')} {errno}"
+        )
+        super().__init__(f"writing {value!r} to {path} failed ({code}): {reason}")
+        self.path = path
+        self.value = value
+        self.errno = errno
+        self.reason = reason

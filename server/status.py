@@ -50,6 +50,8 @@ from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 from .errors import (
     AdmissionError,
+    CgroupError,
+    CgroupNotFoundError,
     CheckpointError,
     ConfigError,
     DiscoveryError,
@@ -75,6 +77,10 @@ MAPPING: Final[tuple[tuple[type[PinletError], grpc.StatusCode], ...]] = (
     (StateError, grpc.StatusCode.UNAVAILABLE),
     # Only raised while the machine model is built at start; if it ever surfaces in a call,
     # the server itself is broken.
+    # A container whose cgroup is gone has died: the caller asked about something that no
+    # longer exists. Any other cgroup failure is the node's problem, not the caller's.
+    (CgroupNotFoundError, grpc.StatusCode.NOT_FOUND),
+    (CgroupError, grpc.StatusCode.INTERNAL),
     (DiscoveryError, grpc.StatusCode.INTERNAL),
 )
 """Domain error class → status code, most specific first; the first ``issubclass`` wins."""
