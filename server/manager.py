@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from .config import Config
 from .cpu_policy import CPUState, NonePolicy, StaticPolicy
 from .cpuset import CPUSet
+from .enforcer import Desired, Enforcer, ReconcileReport
 from .errors import (
     AdmissionError,
     AllocationError,
@@ -248,11 +249,19 @@ class Manager:
     """Admission, binding and removal for one machine, with durable state."""
 
     def __init__(
-        self, topology: Topology, config: Config, store: JournaledStore | None = None
+        self,
+        topology: Topology,
+        config: Config,
+        store: JournaledStore | None = None,
+        enforcer: Enforcer | None = None,
     ) -> None:
         self.topology = topology
         self.config = config
         self.store = store
+        self.enforcer = enforcer
+        # Containers whose cgroup vanished during a write; removed from the state by the next
+        # reconcile pass (not from inside the commit that found them, which holds the lock).
+        self._vanished: set[tuple[str, str]] = set()
         self.cpu_policy = build_cpu_policy(topology, config)
         self.memory_policy = build_memory_policy(topology, config)
         self.topology_manager = build_topology_manager(topology, config)
@@ -346,6 +355,8 @@ class Manager:
         if self.store is not None:
             self.store.update(changes, lambda: self._to_dict(new))
         self._state = new
+        if self.enforcer is not None:
+            self._vanished.update(self.enforcer.apply(self.desired(new)))
 
     @staticmethod
     def _changes(
@@ -650,6 +661,37 @@ class Manager:
             new = ManagerState(cpu=cpu, memory=memory, pods=pods)
             self._commit(old, new, pod_uid)
             return [c.name for c in record.containers], cpu.default_cpuset - old.cpu.default_cpuset
+
+    # -- cgroups --------------------------------------------------------------------------------
+
+    def desired(self, state: ManagerState | None = None) -> Desired:
+        """Every bound container's cgroup and the cpuset it should have now."""
+        state = state or self._state
+        out: dict[tuple[str, str], tuple[str, CPUSet, CPUSet]] = {}
+        if self.enforcer is None:
+            return out
+        for pod in state.pods.values():
+            for record in pod.containers:
+                if not record.container_id:
+                    continue
+                view = self._container_view(state, pod.uid, record)
+                path = self.enforcer.cgroup_path(
+                    pod.uid, pod.qos_class, record.container_id, record.cgroup_path
+                )
+                out[(pod.uid, record.name)] = (path, view.cpuset_cpus, view.cpuset_mems)
+        return out
+
+    def reconcile(self) -> ReconcileReport:
+        """Rewrite cpusets that drifted; forget containers whose cgroup vanished."""
+        if self.enforcer is None:
+            return ReconcileReport(0, 0, (), 0)
+        report = self.enforcer.reconcile(self.desired())
+        gone = set(report.vanished) | self._vanished
+        self._vanished.clear()
+        for pod_uid, name in sorted(gone):
+            # The container died without a RemoveContainer: release what it held.
+            self.remove_container(pod_uid, name)
+        return ReconcileReport(report.checked, report.drifted, tuple(sorted(gone)), report.errors)
 
     # -- views ---------------------------------------------------------------------------------
 
