@@ -61,6 +61,7 @@ from .models import (
     PodAssignment,
     PodSpec,
     ProviderHints,
+    ReconcileResult,
     RemoveResult,
 )
 
@@ -247,6 +248,17 @@ class PinletClient:
             self._stub.GetAllocatableResources, pb.GetAllocatableResourcesRequest(), timeout
         )
         return allocatable_from_proto(response)
+
+    def reconcile(self, *, timeout: float | None = None) -> ReconcileResult:
+        """Compare every bound container's cgroup with the decisions now; rewrite drift."""
+        r: pb.ReconcileResponse = self._call(self._stub.Reconcile, pb.ReconcileRequest(), timeout)
+        return ReconcileResult(
+            checked=r.checked,
+            drifted=r.drifted,
+            vanished=tuple(r.vanished),
+            errors=r.errors,
+            dry_run=r.dry_run,
+        )
 
     def health(self, service: str = "", *, timeout: float | None = None) -> str:
         """The ``grpc.health.v1`` status name: ``SERVING``, ``NOT_SERVING`` …

@@ -284,5 +284,21 @@ class RemoveResult:
     """CPUs that went back to the shared pool (cpulist; empty for none)."""
 
 
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What one reconcile pass found."""
+
+    checked: int
+    """Bound containers compared with their cgroup."""
+    drifted: int
+    """Containers whose cpuset differed and was rewritten."""
+    vanished: tuple[str, ...]
+    """``<pod uid>/<container>`` of containers whose cgroup was gone (removed from the state)."""
+    errors: int
+    """Cgroups that could not be read or written."""
+    dry_run: bool
+    """True when the service writes no cgroups."""
+
+
 def _node_text(nodes: Iterable[int]) -> str:
     return "{" + ",".join(str(n) for n in sorted(nodes)) + "}"

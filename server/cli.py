@@ -473,6 +473,20 @@ def _pinnable_text(node: client.NUMANodeResources) -> str:
     return " ".join(parts) or "-"
 
 
+def _reconcile(pinlet: client.PinletClient, args: argparse.Namespace) -> int:
+    result = pinlet.reconcile()
+    if args.output == "json":
+        return _print_json(result)
+    note = " (dry run: no cgroups are written)" if result.dry_run else ""
+    print(
+        f"checked {result.checked} containers: {result.drifted} drifted and rewritten, "
+        f"{len(result.vanished)} vanished, {result.errors} errors{note}"
+    )
+    for gone in result.vanished:
+        print(f"  vanished: {gone}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     topology = load_machine(args)
     # A bad configuration is a usage error (status 2, the field named, through main); failing
@@ -508,6 +522,11 @@ COMMANDS: dict[str, Command] = {
     ),
     "list": _service_command(
         "show admitted pods per NUMA node and in the shared pool", _list, _add_list_arguments
+    ),
+    "reconcile": _service_command(
+        "compare containers' cgroups with the decisions now and rewrite drift",
+        _reconcile,
+        _add_output_option,
     ),
     "allocatable": _service_command(
         "show CPUs and memory per NUMA node as the service manages them",

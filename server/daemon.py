@@ -44,9 +44,11 @@ import structlog
 # grpcio-health-checking ships no type information.
 from grpc_health.v1 import health  # type: ignore[import-untyped]
 
+from .cgroups import CpusetWriter, detect_driver, detect_version
 from .config import Config, default_config, load_kubelet_config, validate, with_overrides
 from .cpuset import CpuListError, CPUSet
-from .errors import CheckpointError, StateError
+from .enforcer import Enforcer, ReconcileLoop
+from .errors import CgroupError, CheckpointError, StateError
 from .journal import JournaledStore
 from .logs import LEVELS
 from .manager import Manager
@@ -81,6 +83,12 @@ class ServeOptions:
     state_dir: Path
     socket_mode: int = DEFAULT_SOCKET_MODE
     grace: float = SHUTDOWN_GRACE
+    cgroup_root: Path = Path("/sys/fs/cgroup")
+    cgroup_driver: str | None = None
+    """``cgroupfs`` or ``systemd``; None: detected from what exists, else cgroupfs."""
+    container_runtime: str = "containerd"
+    dry_run: bool = False
+    """Decide and log, but write no cgroup (planning, or machines pinlet only advises)."""
 
 
 # -- command line --------------------------------------------------------------------------------
@@ -166,6 +174,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="none, best-effort, restricted or single-numa-node",
     )
     conf.add_argument("--topology-manager-scope", metavar="SCOPE", help="container or pod")
+    cg = parser.add_argument_group("cgroups")
+    cg.add_argument(
+        "--cgroup-root",
+        metavar="DIR",
+        default="/sys/fs/cgroup",
+        help="where the cgroup hierarchies are mounted (default /sys/fs/cgroup)",
+    )
+    cg.add_argument(
+        "--cgroup-driver",
+        choices=("cgroupfs", "systemd"),
+        help="the kubelet's cgroup layout (default: detected from what exists, else cgroupfs)",
+    )
+    cg.add_argument(
+        "--container-runtime",
+        choices=("containerd", "crio", "docker"),
+        default="containerd",
+        help="names the container scopes under the systemd driver (default containerd)",
+    )
+    cg.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and log, but write no cgroup; implied by --machine (a description is not "
+        "this host)",
+    )
     logs = parser.add_argument_group("logging")
     logs.add_argument(
         "--log-format",
@@ -197,7 +229,25 @@ def options_from_args(args: argparse.Namespace) -> ServeOptions:
         socket_path=Path(getattr(args, "socket", DEFAULT_SOCKET)),
         state_dir=Path(args.state_dir),
         socket_mode=args.socket_mode,
+        cgroup_root=Path(args.cgroup_root),
+        cgroup_driver=args.cgroup_driver,
+        container_runtime=args.container_runtime,
+        # A machine description's CPU ids are not this host's: never write them into cgroups.
+        dry_run=args.dry_run or bool(getattr(args, "machine", None)),
     )
+
+
+def build_enforcer(options: ServeOptions) -> Enforcer:
+    """The cgroup writer for this host, or a dry-run enforcer; ``StartError`` if neither fits."""
+    if options.dry_run:
+        return Enforcer(None)
+    try:
+        version = detect_version(options.cgroup_root)
+        writer = CpusetWriter(options.cgroup_root, version)
+        driver = options.cgroup_driver or detect_driver(writer.root) or "cgroupfs"
+    except CgroupError as exc:
+        raise StartError(f"{exc}; run with --dry-run to decide without writing cgroups") from exc
+    return Enforcer(writer, driver=driver, runtime=options.container_runtime)  # type: ignore[arg-type]
 
 
 def log_format_json(args: argparse.Namespace) -> bool | None:
@@ -304,10 +354,18 @@ def run(
         store = JournaledStore(options.state_dir)
         try:
             try:
-                manager = Manager(topology, config, store)
+                manager = Manager(topology, config, store, build_enforcer(options))
             except (StateError, CheckpointError) as exc:
                 raise StartError(str(exc)) from exc
-            return _serve(manager, options, stop)
+            # Bring every bound container's cgroup in line at start (the state may be newer
+            # than the files after a crash), then keep it there.
+            manager.reconcile()
+            loop = ReconcileLoop(config.cpu_manager_reconcile_period, manager.reconcile)
+            loop.start()
+            try:
+                return _serve(manager, options, stop)
+            finally:
+                loop.stop()
         finally:
             store.close()
 

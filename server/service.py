@@ -477,6 +477,21 @@ class ResourceManagerServicer:
                 pods=[pod_to_proto(p) for p in pods], shared_pool=str(shared)
             )
 
+    def Reconcile(  # noqa: N802
+        self, request: pb.ReconcileRequest, context: grpc.ServicerContext
+    ) -> pb.ReconcileResponse:
+        with self._rpc(context, "Reconcile") as event:
+            report = self._manager.reconcile()
+            event.update(drifted=report.drifted, vanished=len(report.vanished))
+            enforcer = self._manager.enforcer
+            return pb.ReconcileResponse(
+                checked=report.checked,
+                drifted=report.drifted,
+                vanished=[f"{uid}/{name}" for uid, name in report.vanished],
+                errors=report.errors,
+                dry_run=enforcer is None or enforcer.dry_run,
+            )
+
 
 # -- the server ----------------------------------------------------------------------------------
 

@@ -11,15 +11,21 @@ import contextlib
 import os
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from conftest import Daemon
 from test_cgroups import CGROUP_ROOT, CPUSET_ROOT, Tree, _assert_placed, _cg_write, tree
 
+from pinlet.client import PinletClient
 from pinlet.server.cgroups import CgroupVersion, CpusetWriter
+from pinlet.server.cli import main
 from pinlet.server.config import default_config
 from pinlet.server.enforcer import Enforcer, ReconcileLoop
 from pinlet.server.manager import Manager
 from pinlet.server.pod import Pod
+from pinlet.server.service import create_server
 from pinlet.server.sysfs import discover
 
 __all__ = ["tree"]  # the fixture, imported so pytest finds it here
@@ -126,3 +132,41 @@ def test_reconcile_loop_runs_and_stops() -> None:
     assert seen >= 3
     time.sleep(0.05)
     assert len(ticks) == seen
+
+
+def test_reconcile_rpc_and_cli(
+    tree: Tree, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reconcile on demand over the API rewrites drift; the CLI reports it."""
+    m = manager()
+    pod = make_pod("shared", None)
+    m.allocate(pod)
+    path, pid = bind(m, tree, pod)
+    sock = str(tmp_path / "p.sock")
+    server = create_server(m, sock)
+    server.start()
+    try:
+        _cg_write(CPUSET_ROOT / path / "cpuset.cpus", "1")
+        with PinletClient(sock) as client:
+            result = client.reconcile()
+        assert (result.checked, result.drifted, result.vanished, result.dry_run) == (
+            1,
+            1,
+            (),
+            False,
+        )
+        _assert_placed(pid, "0-1", "0")
+        capsys.readouterr()
+        assert main(["--socket", sock, "reconcile"]) == 0
+        assert "checked 1 containers: 0 drifted and rewritten, 0 vanished, 0 errors" in (
+            capsys.readouterr().out
+        )
+    finally:
+        server.stop(None).wait()
+
+
+def test_machine_description_implies_dry_run(start_daemon: Callable[..., Daemon]) -> None:
+    """pinlet serve --machine never writes the description's CPU ids into this host's cgroups."""
+    daemon = start_daemon()
+    with PinletClient(str(daemon.socket_path)) as client:
+        assert client.reconcile().dry_run is True

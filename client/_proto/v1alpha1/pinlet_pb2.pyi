@@ -345,3 +345,21 @@ class ListAssignmentsResponse(_message.Message):
     pods: _containers.RepeatedCompositeFieldContainer[PodAssignment]
     shared_pool: str
     def __init__(self, pods: _Optional[_Iterable[_Union[PodAssignment, _Mapping]]] = ..., shared_pool: _Optional[str] = ...) -> None: ...
+
+class ReconcileRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReconcileResponse(_message.Message):
+    __slots__ = ("checked", "drifted", "vanished", "errors", "dry_run")
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_FIELD_NUMBER: _ClassVar[int]
+    VANISHED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    checked: int
+    drifted: int
+    vanished: _containers.RepeatedScalarFieldContainer[str]
+    errors: int
+    dry_run: bool
+    def __init__(self, checked: _Optional[int] = ..., drifted: _Optional[int] = ..., vanished: _Optional[_Iterable[str]] = ..., errors: _Optional[int] = ..., dry_run: _Optional[bool] = ...) -> None: ...

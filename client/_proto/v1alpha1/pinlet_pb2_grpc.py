@@ -71,6 +71,11 @@ class ResourceManagerStub:
                 request_serializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsRequest.SerializeToString,
                 response_deserializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsResponse.FromString,
                 _registered_method=True)
+        self.Reconcile = channel.unary_unary(
+                '/pinlet.v1alpha1.ResourceManager/Reconcile',
+                request_serializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileRequest.SerializeToString,
+                response_deserializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceManagerServicer:
@@ -132,6 +137,14 @@ class ResourceManagerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Reconcile(self, request, context):
+        """Reconcile compares every bound container's cgroup with pinlet's decision now (as the
+        periodic loop does), rewrites drift and forgets containers whose cgroup vanished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceManagerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +182,11 @@ def add_ResourceManagerServicer_to_server(servicer, server):
                     servicer.ListAssignments,
                     request_deserializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsRequest.FromString,
                     response_serializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsResponse.SerializeToString,
+            ),
+            'Reconcile': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reconcile,
+                    request_deserializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileRequest.FromString,
+                    response_serializer=pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +379,33 @@ class ResourceManager:
             '/pinlet.v1alpha1.ResourceManager/ListAssignments',
             pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsRequest.SerializeToString,
             pinlet_dot_v1alpha1_dot_pinlet__pb2.ListAssignmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reconcile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pinlet.v1alpha1.ResourceManager/Reconcile',
+            pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileRequest.SerializeToString,
+            pinlet_dot_v1alpha1_dot_pinlet__pb2.ReconcileResponse.FromString,
             options,
             channel_credentials,
             insecure,
