@@ -141,6 +141,9 @@ class Config:
     feature_gates: Mapping[str, bool] = field(default_factory=_empty)
     """``featureGates`` as given; :meth:`gate` adds the defaults."""
     cpu_manager_reconcile_period: float = 10.0
+    cgroup_driver: str | None = None
+    """``cgroupDriver``: ``cgroupfs`` or ``systemd``; None when the file does not say (pinlet
+    then detects it from what exists under the cgroup root)."""
     """``cpuManagerReconcilePeriod`` in seconds (Go duration ``"10s"`` in the file)."""
 
     def __post_init__(self) -> None:
@@ -380,6 +383,7 @@ _FIELDS: Final = (
     "reservedMemory",
     "featureGates",
     "cpuManagerReconcilePeriod",
+    "cgroupDriver",
 )
 _FIELDS_BY_FOLDED: Final = {name.lower(): name for name in _FIELDS}
 
@@ -480,6 +484,11 @@ def parse_kubelet_config(doc: Mapping[str, Any], source: str = "<config>") -> Co
             cfg["cpu_manager_reconcile_period"] = parse_go_duration(period) / 1e9
         except ValueError as exc:
             raise r.error("cpuManagerReconcilePeriod", str(exc)) from None
+    driver = top.get("cgroupDriver")
+    if driver is not None:
+        if driver not in ("cgroupfs", "systemd"):
+            raise r.error("cgroupDriver", f'must be "cgroupfs" or "systemd", not {driver!r}')
+        cfg["cgroup_driver"] = driver
     return Config(**cfg)
 
 

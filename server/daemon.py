@@ -34,7 +34,7 @@ import socket
 import stat
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -223,6 +223,13 @@ def config_from_args(args: argparse.Namespace, topology: Topology) -> Config:
     return config
 
 
+def with_config_driver(options: ServeOptions, config: Config) -> ServeOptions:
+    """The flag wins; else the KubeletConfiguration's ``cgroupDriver``; else detection."""
+    if options.cgroup_driver or not config.cgroup_driver:
+        return options
+    return replace(options, cgroup_driver=config.cgroup_driver)
+
+
 def options_from_args(args: argparse.Namespace) -> ServeOptions:
     """The socket and state options of ``serve``."""
     return ServeOptions(
@@ -344,6 +351,7 @@ def run(
     Raises :class:`StartError` when pinlet cannot start (status 1 for the caller).
     """
     stop = stop if stop is not None else threading.Event()
+    options = with_config_driver(options, config)
     path = options.socket_path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

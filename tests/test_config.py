@@ -943,3 +943,27 @@ def test_validate_checks_overridden_values() -> None:
     with pytest.raises(ConfigError) as info:
         validate(config, SINGLE_SOCKET_HT)
     assert info.value.field == "kubeReserved.cpu"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("cgroupfs", "cgroupfs"), ("systemd", "systemd"), (None, None)],
+)
+def test_cgroup_driver_is_read(value: str | None, expected: str | None) -> None:
+    """cgroupDriver selects the kubelet's cgroup layout; absent means detect it."""
+    doc = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration"}
+    if value is not None:
+        doc["cgroupDriver"] = value
+    assert parse_kubelet_config(doc).cgroup_driver == expected
+
+
+def test_cgroup_driver_must_be_known() -> None:
+    """Any other cgroupDriver is a ConfigError naming the field."""
+    doc = {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "cgroupDriver": "openrc",
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_kubelet_config(doc)
+    assert info.value.field == "cgroupDriver"

@@ -18,7 +18,7 @@ import pytest
 from conftest import Daemon
 from test_cgroups import CGROUP_ROOT, CPUSET_ROOT, Tree, _assert_placed, _cg_write, tree
 
-from pinlet.client import PinletClient
+from pinlet.client import PinletClient, pod_from_manifest
 from pinlet.server.cgroups import CgroupVersion, CpusetWriter
 from pinlet.server.cli import main
 from pinlet.server.config import default_config
@@ -170,3 +170,36 @@ def test_machine_description_implies_dry_run(start_daemon: Callable[..., Daemon]
     daemon = start_daemon()
     with PinletClient(str(daemon.socket_path)) as client:
         assert client.reconcile().dry_run is True
+
+
+def test_through_the_grpc_api(tree: Tree, tmp_path: Path) -> None:
+    """Allocate, AddContainer and RemoveContainer over the socket move real processes' CPUs."""
+    m = manager()
+    sock = str(tmp_path / "p.sock")
+    server = create_server(m, sock)
+    server.start()
+    try:
+        with PinletClient(sock) as client:
+            specs = {}
+            pids = {}
+            for name, cpu in (("shared", None), ("excl", "1")):
+                res = {"limits": {"cpu": cpu, "memory": "64Mi"}} if cpu else {}
+                specs[name] = pod_from_manifest(
+                    {
+                        "metadata": {"name": name, "uid": str(uuid.uuid4())},
+                        "spec": {"containers": [{"name": "c", "resources": res}]},
+                    }
+                )
+                client.allocate(specs[name])
+                cid = uuid.uuid4().hex * 2
+                path = tree.mkdir(f"kubepods/pod{specs[name].uid}/{cid}")
+                pids[name] = tree.spawn(path)
+                bound = client.add_container(specs[name].uid, "c", cid, path)
+                # Bound in order: the shared container still had both CPUs when it was bound.
+                assert bound.cpuset_cpus == {"shared": "0-1", "excl": "1"}[name]
+            _assert_placed(pids["shared"], "0", "0")
+            _assert_placed(pids["excl"], "1", "0")
+            client.remove_container(pod_uid=specs["excl"].uid, container_name="c")
+            _assert_placed(pids["shared"], "0-1", "0")
+    finally:
+        server.stop(None).wait()
