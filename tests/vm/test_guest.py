@@ -223,3 +223,48 @@ def test_cpuset_writer_pins_kubelet_like_containers(v2tree: V2Tree) -> None:
     writer.apply(numa1, cs("6-7"), cs("1"))
     _assert_placed(pid1, "6-7", "1")
     assert writer.read(numa1) == (cs("6-7"), cs("1"))
+
+
+def test_pinlet_pins_a_guaranteed_pod_to_numa_1(v2tree: V2Tree) -> None:
+    """pinlet itself (manager + enforcer) on the guest: a 3-CPU Guaranteed pod only fits NUMA 1
+    (core 0 is reserved), gets CPUs 4-6 and memory on node 1; the shared pod shrinks and grows."""
+    from pinlet.server.config import Config, ReservedMemory
+    from pinlet.server.enforcer import Enforcer
+    from pinlet.server.manager import Manager
+    from pinlet.server.pod import Pod
+    from pinlet.server.quantity import Quantity
+
+    topo = discover("/sys")
+    config = Config(
+        reserved_system_cpus=cs("0-1"),
+        topology_manager_policy="single-numa-node",
+        memory_manager_policy="Static",
+        reserved_memory=(ReservedMemory(0, {"memory": Quantity.parse("64Mi")}),),
+    )
+    writer = CpusetWriter(CGROUP_ROOT, detect_version(CGROUP_ROOT))
+    manager = Manager(topo, config, enforcer=Enforcer(writer))
+
+    def admit_and_bind(name: str, resources: dict[str, object]) -> tuple[Pod, int]:
+        pod = Pod.from_manifest(
+            {
+                "metadata": {"name": name, "uid": str(uuid.uuid4())},
+                "spec": {"containers": [{"name": "c", "resources": resources}]},
+            }
+        )
+        manager.allocate(pod)
+        cid = uuid.uuid4().hex * 2
+        rel = f"kubepods/pod{pod.uid}/{cid}"
+        v2tree.mkdirs(rel)
+        pid = v2tree.spawn(rel)
+        manager.add_container(pod.uid, "c", cid, rel)
+        return pod, pid
+
+    _, shared_pid = admit_and_bind("shared", {})
+    _assert_placed(shared_pid, "0-7", "0-1")
+    limits = {"cpu": "3", "memory": "128Mi"}
+    pinned, pinned_pid = admit_and_bind("pinned", {"limits": limits})
+    _assert_placed(pinned_pid, "4-6", "1")
+    _assert_placed(shared_pid, "0-3,7", "0-1")
+    manager.remove_container(pinned.uid, "c")
+    _assert_placed(shared_pid, "0-7", "0-1")
+    assert manager.reconcile().drifted == 0
