@@ -35,13 +35,8 @@ def iterate_masks(node_ids: Sequence[int]) -> Iterator[CPUSet]:
             yield CPUSet(combo)
 
 
-def mask_value(mask: CPUSet) -> int:
-    """The mask as the kubelet's unsigned integer (bit i = node i)."""
-    return mask.bits
-
-
 def is_narrower(a: CPUSet, b: CPUSet) -> bool:
     """``bitmask.IsNarrowerThan``: fewer nodes, ties broken by the smaller integer value."""
     if len(a) != len(b):
         return len(a) < len(b)
-    return mask_value(a) < mask_value(b)
+    return a.bits < b.bits

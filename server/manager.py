@@ -43,8 +43,11 @@ from .memory_policy import (
     MemoryTable,
     NoneMemoryPolicy,
     StaticMemoryPolicy,
+    container_blocks_to_dict,
+    machine_state_to_dict,
     memory_state_from_dict,
     memory_state_to_dict,
+    pod_entry_to_dict,
     reserved_memory_bytes,
 )
 from .pod import Container, Pod, qos_class
@@ -377,38 +380,17 @@ class Manager:
         if was_block != block:
             value = DELETE if block is None else {"cpuSet": str(block)}
             changes.append((("cpu", "podEntries", touched), value))
-        if old.memory != new.memory:
-            # Encode only the touched pod's entry, not every pod's.
-            one = MemoryState(
-                machine_state=new.memory.machine_state,
-                assignments={touched: a}
-                if (a := new.memory.assignments.get(touched)) is not None
-                else {},
-            )
-            encoded = memory_state_to_dict(one)
-            if old.memory.machine_state != new.memory.machine_state:
-                changes.append((("memory", "machineState"), encoded["machineState"]))
-            entry = encoded.get("entries", {}).get(touched)
-            if old.memory.assignments.get(touched) != new.memory.assignments.get(touched):
-                changes.append((("memory", "entries", touched), DELETE if entry is None else entry))
-            was_pod, now_pod = (
-                old.memory.pod_entries.get(touched),
-                new.memory.pod_entries.get(touched),
-            )
-            if was_pod != now_pod:
-                pod_entry = (
-                    memory_state_to_dict(
-                        MemoryState(
-                            machine_state={},
-                            pod_entries={} if now_pod is None else {touched: now_pod},
-                        )
-                    )
-                    .get("podEntries", {})
-                    .get(touched)
-                )
-                changes.append(
-                    (("memory", "podEntries", touched), DELETE if pod_entry is None else pod_entry)
-                )
+        if old.memory.machine_state != new.memory.machine_state:
+            machine = machine_state_to_dict(new.memory.machine_state)
+            changes.append((("memory", "machineState"), machine))
+        blocks = new.memory.assignments.get(touched)
+        if old.memory.assignments.get(touched) != blocks:
+            value = DELETE if blocks is None else container_blocks_to_dict(blocks)
+            changes.append((("memory", "entries", touched), value))
+        pod_blocks = new.memory.pod_entries.get(touched)
+        if old.memory.pod_entries.get(touched) != pod_blocks:
+            value = DELETE if pod_blocks is None else pod_entry_to_dict(pod_blocks)
+            changes.append((("memory", "podEntries", touched), value))
         return changes
 
     # -- admission -----------------------------------------------------------------------------

@@ -262,17 +262,6 @@ def _release(nodes: Mapping[int, _Node], block: Block) -> None:
         size -= give
 
 
-def is_container_exclusive_eligible(container: Container) -> bool:
-    """KEP-5526: may this container of a Guaranteed pod-level pod have memory of its own?
-
-    The rule is ``IsContainerEquivalentQOSGuaranteed``, request == limit for both cpu and
-    memory, shared with the CPU manager (:func:`pinlet.server.pod.is_exclusive_eligible`) so
-    that both managers split a pod the same way. Unlike the CPU side, memory does not need a
-    whole number of CPUs: a Guaranteed container of 500m still gets its own memory block.
-    """
-    return is_exclusive_eligible(container)
-
-
 def hugepages_resource(page_size: int) -> str:
     """``HugePageResourceName``: ``hugepages-`` + the page size as a binary-SI quantity."""
     return f"hugepages-{Quantity(page_size, QuantityFormat.BINARY_SI)}"
@@ -516,7 +505,7 @@ class StaticMemoryPolicy:
             # pinned and the others share the node, bounded by the pod cgroup.
             if not self.pod_level_resource_managers:
                 return False
-            return self._guaranteed(pod) and is_container_exclusive_eligible(container)
+            return self._guaranteed(pod) and is_exclusive_eligible(container)
         return self._guaranteed(pod)
 
     def _known_resources(self, state: MemoryState) -> frozenset[str]:
@@ -674,7 +663,7 @@ class StaticMemoryPolicy:
         them; a standard init container finishes first, so it only competes with sidecars.
         """
         exclusive = {
-            c.name: self._requested(state, c) if is_container_exclusive_eligible(c) else None
+            c.name: self._requested(state, c) if is_exclusive_eligible(c) else None
             for c in pod.all_containers()
         }
         shared = [
@@ -885,7 +874,7 @@ class StaticMemoryPolicy:
         entries: dict[str, tuple[Block, ...]] = {}
         sidecars = dict.fromkeys(budget, 0)
         for c in pod.init_containers:
-            if is_container_exclusive_eligible(c):
+            if is_exclusive_eligible(c):
                 own = self._requested(state, c)
                 entries[c.name] = sized(own)
                 if pod.is_sidecar(c):
@@ -895,7 +884,7 @@ class StaticMemoryPolicy:
                 entries[c.name] = sized({r: budget[r] - sidecars[r] for r in budget})
         pool = {r: budget[r] - sidecars[r] for r in budget}
         for c in pod.containers:
-            if is_container_exclusive_eligible(c):
+            if is_exclusive_eligible(c):
                 own = self._requested(state, c)
                 entries[c.name] = sized(own)
                 for r in budget:
@@ -1213,26 +1202,38 @@ def memory_state_to_dict(state: MemoryState) -> dict[str, Any]:
     KEP-5526 pod budgets.
     """
     return {
-        "machineState": {
-            str(nid): {
-                "numberOfAssignments": s.number_of_assignments,
-                "memoryMap": {
-                    r: {key: getattr(t, attr) for key, attr in _TABLE_FIELDS}
-                    for r, t in s.memory_map.items()
-                },
-                "cells": list(s.cells),
-            }
-            for nid, s in state.machine_state.items()
-        },
+        "machineState": machine_state_to_dict(state.machine_state),
         "entries": {
-            pod: {name: _blocks_to_list(blocks) for name, blocks in containers.items()}
+            pod: container_blocks_to_dict(containers)
             for pod, containers in state.assignments.items()
         },
-        "podEntries": {
-            pod: {"memoryBlocks": _blocks_to_list(blocks)}
-            for pod, blocks in state.pod_entries.items()
-        },
+        "podEntries": {pod: pod_entry_to_dict(blocks) for pod, blocks in state.pod_entries.items()},
     }
+
+
+def machine_state_to_dict(machine_state: Mapping[int, NUMANodeState]) -> dict[str, Any]:
+    """``machineState`` of the checkpoint."""
+    return {
+        str(nid): {
+            "numberOfAssignments": s.number_of_assignments,
+            "memoryMap": {
+                r: {key: getattr(t, attr) for key, attr in _TABLE_FIELDS}
+                for r, t in s.memory_map.items()
+            },
+            "cells": list(s.cells),
+        }
+        for nid, s in machine_state.items()
+    }
+
+
+def container_blocks_to_dict(containers: Mapping[str, Sequence[Block]]) -> dict[str, Any]:
+    """One pod's ``entries``: container name → its blocks."""
+    return {name: _blocks_to_list(blocks) for name, blocks in containers.items()}
+
+
+def pod_entry_to_dict(blocks: Sequence[Block]) -> dict[str, Any]:
+    """One pod's ``podEntries`` value."""
+    return {"memoryBlocks": _blocks_to_list(blocks)}
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -233,10 +233,6 @@ class Topology:
     def uncores_by_numa(self) -> Mapping[int, frozenset[int]]:
         return MappingProxyType(_relation((c.numa, c.uncore) for c in self.cpu_info.values()))
 
-    @cached_property
-    def cores_by_uncore(self) -> Mapping[int, frozenset[int]]:
-        return MappingProxyType(_relation((c.uncore, c.core) for c in self.cpu_info.values()))
-
     def numa_ids(self) -> CPUSet:
         """Ids of the NUMA nodes that hold CPUs (the kubelet's ``CPUDetails.NUMANodes()``)."""
         return CPUSet(self.cpus_by_numa)

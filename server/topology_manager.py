@@ -32,7 +32,7 @@ from typing import Final
 
 from .cpuset import CPUSet
 from .errors import ConfigError
-from .hints import TopologyHint, mask_value
+from .hints import TopologyHint, is_narrower
 
 NONE: Final = "none"
 BEST_EFFORT: Final = "best-effort"
@@ -97,7 +97,7 @@ class TopologyManagerPolicy:
             dc, dn = self._avg_distance(current), self._avg_distance(candidate)
             if dc != dn:
                 return current if dc < dn else candidate
-        return current if mask_value(current) < mask_value(candidate) else candidate
+        return _narrowest(current, candidate)
 
     def _avg_distance_of_value(self, mask: int) -> float:
         return self._avg_distance(_from_value(mask))
@@ -178,11 +178,8 @@ class _Ranker:
 
 
 def _narrowest(current: CPUSet, candidate: CPUSet) -> CPUSet:
-    if current == candidate:
-        return current
-    if len(current) != len(candidate):
-        return current if len(current) < len(candidate) else candidate
-    return current if mask_value(current) < mask_value(candidate) else candidate
+    # bitmask.Narrowest: the candidate only replaces a strictly narrower-ranked current.
+    return candidate if is_narrower(candidate, current) else current
 
 
 def preferred_masks(lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet) -> set[int]:
@@ -193,7 +190,7 @@ def preferred_masks(lists: Sequence[Sequence[TopologyHint]], all_nodes: CPUSet) 
     reachable exactly when every list has a preferred hint that is M or nil - no
     cross-product needed.
     """
-    default = mask_value(all_nodes)
+    default = all_nodes.bits
     masks_per_list: list[set[int]] = []
     nil_per_list: list[bool] = []
     for hints in lists:
@@ -265,7 +262,7 @@ def merge(
     if preferred:
         best = max(preferred, key=lambda m: (-m.bit_count(), *_tie(m, distance_of)))
         return TopologyHint(_from_value(best), preferred=True)
-    default = mask_value(all_nodes)
+    default = all_nodes.bits
     options = [
         {default if h.affinity is None else h.affinity.bits & default for h in hints}
         for hints in lists

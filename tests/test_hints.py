@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pinlet.server.cpuset import CPUSet
-from pinlet.server.hints import TopologyHint, is_narrower, iterate_masks, mask_value
+from pinlet.server.hints import TopologyHint, is_narrower, iterate_masks
 
 
 def test_iterate_masks_by_size_then_lexicographic() -> None:
@@ -36,6 +36,6 @@ def test_is_narrower(a: str, b: str, narrower: bool) -> None:
 
 def test_mask_value_and_str() -> None:
     """A mask's integer has bit i for node i; hints print readably."""
-    assert mask_value(CPUSet.parse("0,3")) == 9
+    assert CPUSet.parse("0,3").bits == 9
     assert str(TopologyHint(CPUSet.parse("0-1"), preferred=True)) == "{0-1} preferred"
     assert str(TopologyHint(None, preferred=False)) == "any"

@@ -28,11 +28,10 @@ from pinlet.server.memory_policy import (
     MemoryTable,
     NUMANodeState,
     StaticMemoryPolicy,
-    is_container_exclusive_eligible,
     memory_state_from_dict,
     memory_state_to_dict,
 )
-from pinlet.server.pod import Container, Pod, Resources
+from pinlet.server.pod import Container, Pod, Resources, is_exclusive_eligible
 from pinlet.server.topology import Topology
 
 GiB = 1 << 30
@@ -208,7 +207,7 @@ NO_POOL = pod_level(
 )
 def test_is_container_exclusive_eligible(the_container: Container, eligible: bool) -> None:
     """Eligible iff request == limit for both cpu and memory."""
-    assert is_container_exclusive_eligible(the_container) is eligible
+    assert is_exclusive_eligible(the_container) is eligible
 
 
 # -- pod scope: hints ----------------------------------------------------------------------
